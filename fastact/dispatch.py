@@ -1,0 +1,388 @@
+"""Validation and dispatch: the thin Python layer between the public functions and kernels.
+
+Every check happens before anything is written, so a failed call leaves its arrays
+unchanged. Inputs are then brought to the one layout the kernels are compiled for
+(1-D contiguous for elementwise functions, C-contiguous rows for the softmax family)
+without copying where the input already has it, and the driver for the chosen target
+runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import threading
+
+import numba
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+from . import tuning
+from .drivers import cpu
+from .registry import REQUIRED, ROWWISE, Activation
+
+TARGETS = (None, "cpu", "parallel", "cuda")
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
+
+
+class _Call:
+    """What one public call is about: the activation, the form's name and direction."""
+
+    __slots__ = ("act", "name", "direction", "inplace", "arg_names")
+
+    def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
+        self.act = act
+        self.name = name
+        self.direction = direction
+        self.inplace = inplace
+        self.arg_names = ("x",) if direction == "forward" else ("grad", "saved")
+
+    def error(self, exc, arg, message):
+        return exc(f"fastact.{self.name}: argument '{arg}' {message}")
+
+
+# ------------------------------------------------------------------ dtypes
+def _float_dtype(call, arg, a) -> np.dtype:
+    """The floating dtype an input stands for: itself if floating, float64 if integral."""
+    kind = a.dtype.kind
+    if kind == "f":
+        return a.dtype.newbyteorder("=")
+    if kind in "biu":
+        return _FLOAT64
+    raise call.error(
+        TypeError, arg, f"has dtype {a.dtype}; expected a real (floating, integer or bool) type"
+    )
+
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 computes float16 and float32; float64 computes the rest."""
+    return _FLOAT32 if dtype.itemsize <= 4 else _FLOAT64
+
+
+# ------------------------------------------------------------------ arguments
+def _params(call, values):
+    act = call.act
+    out = []
+    for p, v in zip(act.params, values, strict=True):
+        if not isinstance(v, numbers.Real):
+            raise call.error(TypeError, p.name, f"must be a real number, got {type(v).__name__}")
+        out.append(float(v))
+    if act.check is not None:
+        message = act.check(*out)
+        if message:
+            raise ValueError(f"fastact.{call.name}: {message}")
+    return out
+
+
+def _axis(call, axis, ndim):
+    if axis is None:
+        return None
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise call.error(TypeError, "axis", f"must be an int or None, got {type(axis).__name__}")
+    # A 0-d array has one element along axis 0 or -1, as in PyTorch.
+    return normalize_axis_index(int(axis), max(ndim, 1), f"fastact.{call.name}: argument 'axis'")
+
+
+def _check_out(call, arg, out, shape):
+    if not isinstance(out, np.ndarray):
+        raise call.error(TypeError, arg, f"must be a NumPy array, got {type(out).__name__}")
+    if out.dtype.kind != "f":
+        raise call.error(TypeError, arg, f"has dtype {out.dtype}; expected a floating dtype")
+    if not out.flags.writeable:
+        raise call.error(ValueError, arg, "is read-only")
+    if out.shape != shape:
+        raise call.error(ValueError, arg, f"has shape {out.shape}; expected {shape}")
+
+
+# ------------------------------------------------------------------ layouts
+class _Flat:
+    """Elementwise: any array seen as 1-D, in the memory order of the destination."""
+
+    def __init__(self, order):
+        self.order = order
+
+    def arrange(self, a):
+        return a.ravel(self.order)
+
+    def dest_view(self, dest):
+        ok = dest.flags.f_contiguous if self.order == "F" else dest.flags.c_contiguous
+        return dest.ravel(self.order) if ok else None
+
+    def scratch(self, dest, dtype):
+        return np.empty(dest.size, dtype)
+
+    def write_back(self, dest, scratch):
+        np.copyto(dest, scratch.reshape(dest.shape, order=self.order), casting="same_kind")
+
+
+class _Rows:
+    """Row-wise: the reduction axis moved last, the rest flattened into rows."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def _moved(self, a):
+        if a.ndim == 0:
+            return a.reshape(1, 1)
+        if self.axis is None:
+            return a.reshape(1, -1)
+        return np.moveaxis(a, self.axis, -1)
+
+    def arrange(self, a):
+        m = self._moved(a)
+        return m.reshape(-1, m.shape[-1])
+
+    def dest_view(self, dest):
+        m = self._moved(dest)
+        return m.reshape(-1, m.shape[-1]) if m.flags.c_contiguous else None
+
+    def scratch(self, dest, dtype):
+        return np.empty(self._moved(dest).shape, dtype)
+
+    def write_back(self, dest, scratch):
+        np.copyto(self._moved(dest), scratch, casting="same_kind")
+
+
+def _layout(call, dest, first, axis):
+    if call.act.kind == ROWWISE:
+        return _Rows(axis)
+    like = dest if dest is not None else first
+    return _Flat("F" if like.flags.f_contiguous and not like.flags.c_contiguous else "C")
+
+
+# ------------------------------------------------------------------ targets
+def _is_cuda(a) -> bool:
+    return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
+
+
+_guard_lock = threading.Lock()
+_parallel_guard = None
+
+
+def _parallel_section():
+    """A lock for parallel kernels if Numba runs the ``workqueue`` layer, else nothing.
+
+    ``workqueue`` aborts when two Python threads launch parallel kernels at once; ``tbb``
+    (a fastact dependency, Numba's first choice) and ``omp`` are thread-safe.
+    """
+    global _parallel_guard
+    if _parallel_guard is None:
+        with _guard_lock:
+            if _parallel_guard is None:
+                try:
+                    from numba.np.ufunc.parallel import _launch_threads
+
+                    _launch_threads()
+                    safe = numba.threading_layer() != "workqueue"
+                except Exception:  # pragma: no cover - unknown layer: be safe
+                    safe = False
+                _parallel_guard = contextlib.nullcontext() if safe else threading.Lock()
+    return _parallel_guard
+
+
+def _use_parallel(call, target, size):
+    if target == "parallel":
+        return True
+    if target == "cpu":
+        return False
+    return size >= tuning.parallel_threshold(call.act.name) and numba.get_num_threads() > 1
+
+
+def _run_cuda(call, arrays, params, axis, out):
+    try:
+        from .drivers import cuda
+    except ImportError as e:
+        raise RuntimeError(
+            f"fastact.{call.name}: target='cuda' needs NVIDIA's numba-cuda and a GPU "
+            f"(pip install 'fastact[cuda]'): {e}"
+        ) from None
+    return cuda.run(call, arrays, params, axis, out)
+
+
+# ------------------------------------------------------------------ the call
+def run(call: _Call, arrays, params, axis, out, target):
+    """Validate, normalise and compute one public call."""
+    if target not in TARGETS:
+        raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
+    if target == "cuda" or (target is None and (any(_is_cuda(a) for a in arrays) or _is_cuda(out))):
+        return _run_cuda(call, arrays, _params(call, params), axis, out)
+
+    names = call.arg_names
+    if call.inplace:
+        a = arrays[0]
+        if not isinstance(a, np.ndarray):
+            raise call.error(
+                TypeError,
+                names[0],
+                f"must be a NumPy array to work in place, got {type(a).__name__}",
+            )
+        if a.dtype.kind != "f":
+            raise call.error(
+                TypeError, names[0], f"has dtype {a.dtype}; in-place forms need a floating dtype"
+            )
+        if not a.flags.writeable:
+            raise call.error(ValueError, names[0], "is read-only")
+    arrays = [np.asarray(a) for a in arrays]
+    floats = [_float_dtype(call, n, a) for n, a in zip(names, arrays, strict=True)]
+    if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
+        raise call.error(
+            ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
+        )
+    result_dtype = np.result_type(*floats)
+    compute = _compute_dtype(result_dtype)
+    values = _params(call, params)
+    if call.act.kind == ROWWISE:
+        axis = _axis(call, axis, arrays[0].ndim)
+    shape = arrays[0].shape
+    if call.inplace:
+        dest = arrays[0]
+    elif out is not None:
+        _check_out(call, "out", out, shape)
+        dest = out
+    else:
+        dest = None
+
+    # Validation is over: from here on, nothing raises on the user's account.
+    layout = _layout(call, dest, arrays[0], axis)
+    if dest is None:
+        order = getattr(layout, "order", "C")
+        dest = np.empty(shape, result_dtype, order=order)
+    if dest.size == 0:
+        return dest
+
+    work = layout.dest_view(dest) if dest.dtype == compute else None
+    scratch = None
+    if work is None:
+        scratch = work = layout.scratch(dest, compute)
+    inputs = []
+    for a in arrays:
+        k = np.ascontiguousarray(layout.arrange(a), dtype=compute)
+        # An input that overlaps the destination without being exactly it would be
+        # overwritten while still being read.
+        if scratch is None and k.ctypes.data != work.ctypes.data and np.may_share_memory(k, work):
+            k = k.copy()
+        inputs.append(k)
+    kparams = tuple(compute.type(v) for v in values)
+
+    parallel = _use_parallel(call, target, dest.size)
+    driver = cpu.compiled(call.act, call.direction, parallel)
+    if parallel:
+        with _parallel_section():
+            driver(*inputs, work, kparams)
+    else:
+        driver(*inputs, work, kparams)
+    if scratch is not None:
+        layout.write_back(dest, scratch)
+    return dest
+
+
+# ------------------------------------------------------------------ public functions
+def _binder(call: _Call):
+    """Resolve positional/keyword parameters to values, as Python's call would."""
+    act = call.act
+    names = act.param_names + (("axis",) if act.kind == ROWWISE else ())
+    defaults = tuple(p.default for p in act.params) + ((-1,) if act.kind == ROWWISE else ())
+    n = len(names)
+
+    def bind(args, kwargs):
+        if not kwargs and len(args) == n:
+            values = list(args)
+        else:
+            if len(args) > n:
+                raise TypeError(
+                    f"fastact.{call.name}() takes {n} parameter(s) after the array(s), "
+                    f"{len(args)} given"
+                )
+            values = list(args) + list(defaults[len(args) :])
+            for k, v in kwargs.items():
+                try:
+                    i = names.index(k)
+                except ValueError:
+                    raise TypeError(
+                        f"fastact.{call.name}() got an unexpected keyword argument '{k}'"
+                    ) from None
+                if i < len(args):
+                    raise TypeError(f"fastact.{call.name}() got multiple values for '{k}'")
+                values[i] = v
+            for name, v in zip(names, values, strict=True):
+                if v is REQUIRED:
+                    raise TypeError(f"fastact.{call.name}() missing required argument '{name}'")
+        if act.kind == ROWWISE:
+            return values[:-1], values[-1]
+        return values, None
+
+    return names, defaults, bind
+
+
+_FORMS = {
+    # suffix: (direction, in place, what it returns)
+    "": ("forward", False, "a new array, or ``out``"),
+    "_": ("forward", True, "``x``, overwritten"),
+    "_backward": ("backward", False, "the gradient with respect to the forward's input"),
+    "_backward_": ("backward", True, "``grad``, overwritten with the gradient"),
+}
+
+
+def _signature(arrays, names, defaults, inplace):
+    P = inspect.Parameter
+    params = [P(a, P.POSITIONAL_OR_KEYWORD) for a in arrays]
+    for name, d in zip(names, defaults, strict=True):
+        params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=P.empty if d is REQUIRED else d))
+    if not inplace:
+        params.append(P("out", P.KEYWORD_ONLY, default=None))
+    params.append(P("target", P.KEYWORD_ONLY, default=None))
+    return inspect.Signature(params)
+
+
+def _doc(act, suffix, direction, returns):
+    saved = "the forward's output ``y``" if act.saves == "output" else "the forward's input ``x``"
+    what = "Forward pass" if direction == "forward" else f"Backward pass; ``saved`` is {saved}"
+    lines = [act.summary, "", f"{what}. Returns {returns}."]
+    if act.kind == ROWWISE:
+        lines.append("``axis`` (default -1, None for all elements) is the reduction axis.")
+    lines.append("``target``: None (automatic), 'cpu' (one thread), 'parallel' or 'cuda'.")
+    return "\n".join(lines)
+
+
+def make_public(act: Activation) -> dict:
+    """Build the four public forms of ``act`` and attach them to its record."""
+    forms = {}
+    for suffix, (direction, inplace, returns) in _FORMS.items():
+        call = _Call(act, act.name + suffix, direction, inplace)
+        names, defaults, bind = _binder(call)
+        fn = _make_form(call, bind)
+        fn.__name__ = fn.__qualname__ = call.name
+        fn.__module__ = "fastact"
+        fn.__doc__ = _doc(act, suffix, direction, returns)
+        fn.__signature__ = _signature(call.arg_names, names, defaults, inplace)
+        forms[call.name] = fn
+    act.forward, act.forward_, act.backward, act.backward_ = forms.values()
+    return forms
+
+
+def _make_form(call, bind):
+    if call.direction == "forward":
+        if call.inplace:
+
+            def form(x, *args, target=None, **kwargs):
+                params, axis = bind(args, kwargs)
+                return run(call, (x,), params, axis, None, target)
+        else:
+
+            def form(x, *args, out=None, target=None, **kwargs):
+                params, axis = bind(args, kwargs)
+                return run(call, (x,), params, axis, out, target)
+    elif call.inplace:
+
+        def form(grad, saved, *args, target=None, **kwargs):
+            params, axis = bind(args, kwargs)
+            return run(call, (grad, saved), params, axis, None, target)
+    else:
+
+        def form(grad, saved, *args, out=None, target=None, **kwargs):
+            params, axis = bind(args, kwargs)
+            return run(call, (grad, saved), params, axis, out, target)
+
+    return form

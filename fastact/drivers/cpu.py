@@ -1,0 +1,97 @@
+"""CPU drivers: one loop template per kernel kind, compiled per activation, cached on disk.
+
+Each template loops over 1-D contiguous arrays (elementwise) or C-contiguous 2-D arrays
+of rows (row-wise) and calls the activation's kernel, bound to the global name
+``_forward`` / ``_backward``. The same template gives the one-thread driver
+(``parallel=False``: ``prange`` is ``range``) and the all-threads driver.
+
+Why not a closure over the kernel: Numba's disk cache keys a closure by its pickled
+cells, and a pickled dispatcher differs in every process, so such kernels would
+recompile at every start. Instead ``compiled()`` copies the template with the kernel
+as a *global* and a unique ``__qualname__`` (its cache file name). Numba does not hash
+globals into the cache key, so the qualname also carries a hash of the source files
+that kernels depend on: editing the math invalidates every cached driver.
+"""
+
+import hashlib
+import threading
+import types
+from functools import cache
+from pathlib import Path
+
+from numba import njit, prange
+
+from ..registry import ELEMENTWISE, ROWWISE
+
+# Rebound per activation by compiled(); these placeholders are never called.
+_forward = _backward = None
+
+
+def map_forward(x, out, params):
+    for i in prange(x.size):
+        out[i] = _forward(x[i], *params)
+
+
+def map_backward(grad, saved, out, params):
+    for i in prange(grad.size):
+        out[i] = _backward(grad[i], saved[i], *params)
+
+
+def rows_forward(x, out, params):
+    for r in prange(x.shape[0]):
+        _forward(x[r], out[r], *params)
+
+
+def rows_backward(grad, saved, out, params):
+    for r in prange(grad.shape[0]):
+        _backward(grad[r], saved[r], out[r], *params)
+
+
+_TEMPLATES = {
+    (ELEMENTWISE, "forward"): map_forward,
+    (ELEMENTWISE, "backward"): map_backward,
+    (ROWWISE, "forward"): rows_forward,
+    (ROWWISE, "backward"): rows_backward,
+}
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+_KERNEL_SOURCES = ("kernels.py", "elementary.py", "drivers/cpu.py")
+
+
+@cache
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    for name in _KERNEL_SOURCES:
+        h.update((_PACKAGE / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+_lock = threading.Lock()
+_drivers: dict = {}
+
+
+def compiled(activation, direction: str, parallel: bool):
+    """The driver running ``activation``'s ``direction`` kernel, one thread or all.
+
+    Built on first use and memoised (Numba compiles it at its first call, per dtype,
+    or loads it from the disk cache).
+    """
+    key = (activation.name, direction, parallel)
+    try:
+        return _drivers[key]
+    except KeyError:
+        with _lock:  # two threads must not build (and compile) the same driver twice
+            if key not in _drivers:
+                _drivers[key] = _build(activation, direction, parallel)
+            return _drivers[key]
+
+
+def _build(activation, direction, parallel):
+    template = _TEMPLATES[activation.kind, direction]
+    kernel = activation.forward_kernel if direction == "forward" else activation.backward_kernel
+    name = f"{template.__name__}__{activation.name}__{'parallel' if parallel else 'serial'}"
+    fn = types.FunctionType(
+        template.__code__, dict(template.__globals__, _forward=kernel, _backward=kernel), name
+    )
+    fn.__qualname__ = f"{name}__{_fingerprint()}"
+    return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)

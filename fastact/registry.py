@@ -1,0 +1,94 @@
+"""The registry: one ``Activation`` record per function, from which everything is built.
+
+A record holds the function's math (its scalar or row kernels), its parameters, what its
+backward pass saves, and a float64 NumPy reference. ``fastact`` builds the four public
+forms of each function from its record; tests and benchmarks iterate over the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+ELEMENTWISE = "elementwise"
+ROWWISE = "rowwise"
+
+REQUIRED = object()  # default of a parameter that has none, e.g. threshold(x, threshold, value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A numeric parameter passed to the kernels (``negative_slope``, ``beta``, ...)."""
+
+    name: str
+    default: float = REQUIRED  # type: ignore[assignment]
+
+
+@dataclass(eq=False)
+class Activation:
+    """One activation function: its definition and, once built, its four public forms.
+
+    For ``kind == ELEMENTWISE`` the kernels are scalar functions
+    ``forward(x, *params) -> y`` and ``backward(grad, saved, *params) -> dx``.
+    For ``kind == ROWWISE`` (the softmax family) they work on one contiguous row:
+    ``forward(x, out, *params)`` and ``backward(grad, saved, out, *params)``; these
+    functions also take ``axis``.
+
+    ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
+    ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
+    message for parameters that make no sense, or ``None``. ``reference`` and
+    ``reference_backward`` are float64 NumPy implementations with the same signatures as
+    the public forms (without ``out``/``target``): the test oracle. ``exact`` marks
+    piecewise-linear functions, whose results are exactly rounded.
+    """
+
+    name: str
+    kind: str
+    forward_kernel: Callable
+    backward_kernel: Callable
+    saves: str
+    reference: Callable
+    reference_backward: Callable
+    params: tuple[Param, ...] = ()
+    check: Callable[..., str | None] | None = None
+    exact: bool = False
+    summary: str = ""
+    # The public forms, attached by fastact when it builds them from this record.
+    forward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
+    forward_: Callable = field(default=None, repr=False)  # type: ignore[assignment]
+    backward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
+    backward_: Callable = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.kind not in (ELEMENTWISE, ROWWISE):
+            raise ValueError(f"{self.name}: kind must be {ELEMENTWISE!r} or {ROWWISE!r}")
+        if self.saves not in ("input", "output"):
+            raise ValueError(f"{self.name}: saves must be 'input' or 'output'")
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def forms(self) -> dict[str, Callable]:
+        """The four public forms by their public names."""
+        n = self.name
+        return {
+            n: self.forward,
+            n + "_": self.forward_,
+            n + "_backward": self.backward,
+            n + "_backward_": self.backward_,
+        }
+
+
+_REGISTRY: dict[str, Activation] = {}
+REGISTRY = MappingProxyType(_REGISTRY)
+"""Every activation, by name, in definition order (read-only)."""
+
+
+def register(activation: Activation) -> Activation:
+    if activation.name in _REGISTRY:
+        raise ValueError(f"activation {activation.name!r} is registered twice")
+    _REGISTRY[activation.name] = activation
+    return activation
