@@ -139,10 +139,12 @@ class _Rows:
         return m.reshape(-1, m.shape[-1]) if m.flags.c_contiguous else None
 
     def scratch(self, dest, dtype):
-        return np.empty(self._moved(dest).shape, dtype)
+        m = self._moved(dest)
+        return np.empty((m.size // max(m.shape[-1], 1), m.shape[-1]), dtype)
 
     def write_back(self, dest, scratch):
-        np.copyto(self._moved(dest), scratch, casting="same_kind")
+        m = self._moved(dest)
+        np.copyto(m, scratch.reshape(m.shape), casting="same_kind")
 
 
 def _layout(call, dest, first, axis):
@@ -266,6 +268,10 @@ def run(call: _Call, arrays, params, axis, out, target):
         inputs.append(k)
     kparams = tuple(compute.type(v) for v in values)
 
+    # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
+    assert all(k.shape == work.shape for k in inputs) and work.ndim == (
+        2 if call.act.kind == ROWWISE else 1
+    ), "fastact internal error: kernel buffers of unexpected shape"
     parallel = _use_parallel(call, target, dest.size)
     driver = cpu.compiled(call.act, call.direction, parallel)
     if parallel:

@@ -1,0 +1,142 @@
+"""Bad input (SPEC §3): the right exception, a message naming the function and the
+argument, and not one element written to any array the call was given."""
+
+import numpy as np
+import pytest
+from conftest import ALL, ROWWISE_ACTS, ids, param_values
+from numpy.exceptions import AxisError
+
+import fastact
+from fastact.dispatch import make_public
+from fastact.registry import ELEMENTWISE, Activation, Param
+
+
+def _arrays(n=6):
+    x = np.linspace(-2, 2, n)
+    return x, x * 0.5 + 0.1, np.full(n, 7.0)
+
+
+def expect(exc, fname, arg, fn, *arrays_and_args, **kw):
+    """Call fn, check exception and message, and that no ndarray argument changed."""
+    arrays = [a for a in list(arrays_and_args) + list(kw.values()) if isinstance(a, np.ndarray)]
+    before = [a.copy() for a in arrays]
+    with pytest.raises(exc) as info:
+        fn(*arrays_and_args, **kw)
+    msg = str(info.value)
+    assert f"fastact.{fname}" in msg, msg
+    assert arg is None or f"'{arg}'" in msg, msg
+    for a, b in zip(arrays, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_bad_dtypes(act):
+    p = param_values(act)
+    x, s, out = _arrays()
+    for bad in [
+        x.astype(complex),
+        np.array(["a", "b"]),
+        np.array([1, None], dtype=object),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+    ]:
+        expect(TypeError, act.name, "x", act.forward, bad, *p)
+        expect(TypeError, act.name + "_backward", "grad", act.backward, bad, bad.copy(), *p)
+        expect(
+            TypeError, act.name + "_backward", "saved", act.backward, np.ones(bad.shape), bad, *p
+        )
+    expect(TypeError, act.name, "x", act.forward, x + 1j, *p, out=out)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_in_place_needs_a_writeable_floating_array(act):
+    p = param_values(act)
+    x, s, _ = _arrays()
+    for name, fn, args in [("", act.forward_, ()), ("_backward", act.backward_, (s,))]:
+        arg = "x" if name == "" else "grad"
+        for bad in [np.arange(6), np.ones(6, bool), np.arange(6, dtype=np.uint8)]:
+            expect(TypeError, act.name + name + "_", arg, fn, bad, *args, *p)
+        expect(TypeError, act.name + name + "_", arg, fn, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], *args, *p)
+        ro = x.copy()
+        ro.flags.writeable = False
+        expect(ValueError, act.name + name + "_", arg, fn, ro, *args, *p)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_bad_out(act):
+    p = param_values(act)
+    x, s, out = _arrays()
+    expect(ValueError, act.name, "out", act.forward, x, *p, out=np.zeros(5))
+    expect(ValueError, act.name, "out", act.forward, x, *p, out=np.zeros((6, 1)))
+    expect(TypeError, act.name, "out", act.forward, x, *p, out=np.zeros(6, np.int64))
+    expect(TypeError, act.name, "out", act.forward, x, *p, out=[0.0] * 6)
+    ro = out.copy()
+    ro.flags.writeable = False
+    expect(ValueError, act.name, "out", act.forward, x, *p, out=ro)
+    expect(ValueError, act.name + "_backward", "out", act.backward, x, s, *p, out=np.zeros(7))
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_grad_and_saved_shapes_must_match(act):
+    p = param_values(act)
+    x, s, out = _arrays()
+    expect(ValueError, act.name + "_backward", "saved", act.backward, x, s[:5], *p, out=out)
+    expect(ValueError, act.name + "_backward_", "saved", act.backward_, x, s.reshape(2, 3), *p)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_bad_target_and_parameters(act):
+    p = param_values(act)
+    x, s, out = _arrays()
+    expect(ValueError, act.name, "target", act.forward, x, *p, out=out, target="gpu")
+    expect(ValueError, act.name + "_", "target", act.forward_, x, *p, target="CPU")
+    for i, param in enumerate(act.params):
+        bad = list(p)
+        bad[i] = "0.1"
+        expect(TypeError, act.name, param.name, act.forward, x, *bad, out=out)
+        expect(TypeError, act.name + "_backward_", param.name, act.backward_, x, s, *bad)
+    expect(TypeError, act.name, None, act.forward, x, *p, 1.0, 2.0, 3.0)
+    expect(TypeError, act.name, None, act.forward, x, *p, out=out, bogus=1)
+
+
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_bad_axis(act):
+    x = np.ones((2, 3))
+    out = np.zeros((2, 3))
+    for axis in [2, -3]:
+        expect(AxisError, act.name, "axis", act.forward, x, axis=axis, out=out)
+        expect(AxisError, act.name + "_backward_", "axis", act.backward_, out, x, axis=axis)
+    expect(TypeError, act.name, "axis", act.forward, x, axis=1.0, out=out)
+    expect(TypeError, act.name, "axis", act.forward, x, axis=(0, 1), out=out)
+    expect(AxisError, act.name, "axis", act.forward, np.array(1.0), axis=1)
+
+
+def test_parameter_check_hook_raises_value_error():
+    # Tier-1 parameters accept any real; the hook (hardtanh's min_val > max_val, softplus'
+    # beta == 0) is exercised on a throwaway record built like a registered one.
+    relu = fastact.REGISTRY["leaky_relu"]
+    act = Activation(
+        name="checked",
+        kind=ELEMENTWISE,
+        forward_kernel=relu.forward_kernel,
+        backward_kernel=relu.backward_kernel,
+        saves="input",
+        reference=relu.reference,
+        reference_backward=relu.reference_backward,
+        params=(Param("negative_slope", 0.1),),
+        check=lambda s: "argument 'negative_slope' must not be negative" if s < 0 else None,
+    )
+    forms = make_public(act)
+    x, _, out = _arrays()
+    expect(ValueError, "checked", "negative_slope", forms["checked"], x, -1.0, out=out)
+    expect(ValueError, "checked_", "negative_slope", forms["checked_"], x, -1.0)
+    np.testing.assert_array_equal(forms["checked"](x, 0.5), relu.forward(x, 0.5))
+
+
+def test_cuda_target_without_numba_cuda_gives_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fastact.drivers.cuda", None)  # import fails
+    x, _, out = _arrays()
+    expect(RuntimeError, "sigmoid", None, fastact.sigmoid, x, out=out, target="cuda")
+    with pytest.raises(RuntimeError, match="fastact\\[cuda\\]"):
+        fastact.relu_(x, target="cuda")

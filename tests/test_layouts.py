@@ -1,0 +1,166 @@
+"""Inputs and outputs (SPEC §3): every layout, dtype and kind of argument; out=, in place,
+aliasing. Every layout must give exactly the contiguous result."""
+
+import numpy as np
+import pytest
+from conftest import ALL, ROWWISE_ACTS, assert_same, ids, layouts, param_values
+
+import fastact
+
+
+def _forms(act, x, **kw):
+    """All four forms on ``x`` (copied where in place), as a dict of results."""
+    p = param_values(act)
+    g = np.linspace(-1, 1, np.size(x)).reshape(np.shape(x)).astype(np.asarray(x).dtype)
+    s = act.forward(x, *p, **kw) if act.saves == "output" else x
+    return {
+        "forward": act.forward(x, *p, **kw),
+        "forward_": act.forward_(np.array(x, copy=True), *p, **kw),
+        "backward": act.backward(g, s, *p, **kw),
+        "backward_": act.backward_(g.copy(), s, *p, **kw),
+    }
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])
+def base(request, rng):
+    return (rng.standard_normal((4, 6, 5)) * 3).astype(request.param)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_every_layout_gives_the_contiguous_result(act, base):
+    for name, view in layouts(base):
+        want = _forms(act, np.ascontiguousarray(view))
+        got = _forms(act, view)
+        for form in want:
+            assert_same(got[form], want[form]), (name, form)
+            assert got[form].shape == view.shape
+
+
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_rowwise_axes(act, base):
+    for name, view in layouts(base):
+        for axis in [None] + list(range(-view.ndim, view.ndim)):
+            y = act.forward(view, axis=axis)
+            np.testing.assert_allclose(
+                y,
+                act.reference(view.astype(np.float64), axis),
+                rtol=2e-6,
+                atol=1e-30,
+                err_msg=f"{name} axis={axis}",
+            )
+            g = np.ones_like(view)
+            assert act.backward(g, y, axis=axis).shape == view.shape
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_scalars_lists_zero_d_and_empty(act):
+    p = param_values(act)
+    y = act.forward(0.5, *p)
+    assert isinstance(y, np.ndarray) and y.shape == () and y.dtype == np.float64
+    assert_same(act.forward([0.5, -1.0], *p), act.forward(np.array([0.5, -1.0]), *p))
+    assert act.forward(np.float32(0.5), *p).dtype == np.float32
+    for shape in [(0,), (3, 0), (0, 4)]:
+        e = np.empty(shape, np.float32)
+        assert act.forward(e, *p).shape == shape
+        assert act.forward_(e, *p) is e
+        assert act.backward(e, e, *p).shape == shape
+    z = np.array(0.25)
+    assert act.forward_(z, *p) is z
+    assert act.backward(1.0, 0.5, *p).shape == ()
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.bool_])
+def test_integer_and_bool_compute_in_float64(act, dtype):
+    x = np.array([[0, 1, 1], [1, 0, 1]]).astype(dtype)
+    y = act.forward(x, *param_values(act))
+    assert y.dtype == np.float64
+    assert_same(y, act.forward(x.astype(np.float64), *param_values(act)))
+    s = act.forward(x.astype(np.float64), *param_values(act)) if act.saves == "output" else x
+    assert act.backward(x, s, *param_values(act)).dtype == np.float64
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_float16_computes_in_float32_and_rounds_back(act, rng):
+    x = (rng.standard_normal((3, 7)) * 4).astype(np.float16)
+    y = act.forward(x, *param_values(act))
+    assert y.dtype == np.float16
+    assert_same(y, act.forward(x.astype(np.float32), *param_values(act)).astype(np.float16))
+    x2 = x.copy()
+    act.forward_(x2, *param_values(act))
+    assert_same(x2, y)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_big_endian_and_longdouble(act, rng):
+    x = rng.standard_normal((3, 5))
+    want = act.forward(x, *param_values(act))
+    be = x.astype(">f8")
+    assert_same(act.forward(be, *param_values(act)), want)
+    act.forward_(be, *param_values(act))
+    assert be.dtype == np.dtype(">f8")
+    np.testing.assert_array_equal(be, want)
+    ld = act.forward(x.astype(np.longdouble), *param_values(act))
+    assert ld.dtype == np.longdouble
+    np.testing.assert_array_equal(ld.astype(np.float64), want)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_out_in_any_layout_and_float_dtype(act, base):
+    want = act.forward(base, *param_values(act))
+    for name, view in layouts(np.zeros_like(base)):
+        if view.shape != base.shape:
+            continue
+        r = act.forward(base, *param_values(act), out=view)
+        assert r is view, name
+        assert_same(view, want)
+    for dtype in [np.float16, np.float32, np.float64]:
+        out = np.empty(base.shape, dtype)
+        act.forward(base, *param_values(act), out=out)
+        assert_same(out, want.astype(dtype))
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_out_is_x_and_out_overlapping_x(act, rng):
+    p = param_values(act)
+    x = rng.standard_normal(64)
+    want = act.forward(x, *p)
+    y = x.copy()
+    assert act.forward(y, *p, out=y) is y
+    assert_same(y, want)
+    # out shifted by one element over x: x must be read as it was before the call.
+    buf = np.concatenate([x, [0.0]])
+    act.forward(buf[:-1], *p, out=buf[1:])
+    assert_same(buf[1:], want)
+    buf = np.concatenate([[0.0], x])
+    act.forward(buf[1:], *p, out=buf[:-1])
+    assert_same(buf[:-1], want)
+    # backward with out aliasing grad, and with out overlapping saved.
+    g = rng.standard_normal(64)
+    s = want if act.saves == "output" else x
+    bwant = act.backward(g, s, *p)
+    g2 = g.copy()
+    act.backward(g2, s, *p, out=g2)
+    assert_same(g2, bwant)
+    sbuf = np.concatenate([s, [0.0]])
+    act.backward(g, sbuf[:-1], *p, out=sbuf[1:])
+    assert_same(sbuf[1:], bwant)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_in_place_equals_out_of_place(act, base):
+    f = _forms(act, base)
+    assert_same(f["forward_"], f["forward"])
+    assert_same(f["backward_"], f["backward"])
+    x = base.copy()
+    assert act.forward_(x, *param_values(act)) is x
+
+
+def test_keyword_and_positional_parameters():
+    x = np.linspace(-2, 2, 9)
+    a = fastact.leaky_relu(x, 0.3)
+    assert_same(fastact.leaky_relu(x, negative_slope=0.3), a)
+    assert_same(fastact.leaky_relu(x=x, negative_slope=0.3), a)
+    assert not np.array_equal(fastact.leaky_relu(x), a)  # the parameter matters
+    m = np.arange(6.0).reshape(2, 3)
+    assert_same(fastact.softmax(m, 0), fastact.softmax(m, axis=0))

@@ -1,0 +1,162 @@
+"""Values: ULP bounds against float64 and mpmath references, special values, SPEC §4."""
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+from conftest import (
+    ALL,
+    ELEMENTWISE_ACTS,
+    FLOATS,
+    ROWWISE_ACTS,
+    assert_same,
+    assert_ulp,
+    ids,
+    param_values,
+    reference,
+    sample,
+    specials,
+)
+
+import fastact
+
+MAX_ULP = 4
+
+# Correctly rounded references in arbitrary precision, for float64 results (a float64
+# NumPy reference is itself a few float64 ULP off). Piecewise-linear functions are
+# checked for exactness instead.
+MP = {
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "tanh": mpmath.tanh,
+}
+
+
+def _mp_round(f, xs, dtype):
+    with mpmath.workdps(60):
+        return np.array([float(f(mpmath.mpf(float(v)))) for v in xs]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("act", ELEMENTWISE_ACTS, ids=ids)
+def test_dense_sample_within_ulp_of_float64_reference(act, dtype, rng):
+    x = sample(dtype, 200_000, rng)
+    got = act.forward(x, *param_values(act), target="cpu")
+    with np.errstate(over="ignore", under="ignore"):
+        want = reference(act, x).astype(dtype)
+    # float64 results against a float64 reference: the reference's own rounding is in
+    # the bound; the mpmath test below is the correctly rounded one.
+    if act.exact:
+        assert_same(got, want)
+    else:
+        assert_ulp(got, want, MAX_ULP, f"{act.name} {np.dtype(dtype)}")
+
+
+@pytest.mark.parametrize("act", [a for a in ELEMENTWISE_ACTS if a.name in MP], ids=ids)
+def test_float64_within_ulp_of_mpmath(act, rng):
+    x = sample(np.float64, 3000, rng)
+    assert_ulp(
+        act.forward(x, target="cpu"), _mp_round(MP[act.name], x, np.float64), MAX_ULP, act.name
+    )
+
+
+def test_mpmath_table_covers_every_non_exact_elementwise_function():
+    missing = [a.name for a in ELEMENTWISE_ACTS if not a.exact and a.name not in MP]
+    assert not missing, f"add mpmath references for {missing}"
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_special_values(act, dtype):
+    x = specials(dtype)
+    if act.kind == "rowwise":
+        x = x.reshape(-1, 1)  # one element per row: softmax of a lone finite value is 1
+    with np.errstate(all="ignore"):
+        want = reference(act, x).astype(dtype)
+    got = act.forward(x, *param_values(act), target="cpu")
+    if act.exact:
+        assert_same(got, want)
+    else:
+        assert_ulp(got, want, MAX_ULP, act.name)
+        zeros = want == 0
+        assert np.array_equal(np.signbit(got[zeros]), np.signbit(want[zeros])), "sign of zero"
+
+
+def test_spec_special_values():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fastact.sigmoid(-1000.0) == 0.0
+        assert fastact.sigmoid(np.float32(-1000.0)) == 0.0
+    assert fastact.sigmoid(np.inf) == 1.0 and fastact.sigmoid(-np.inf) == 0.0
+    assert fastact.tanh(np.inf) == 1.0 and fastact.tanh(-np.inf) == -1.0
+    assert fastact.relu(np.inf) == np.inf
+    for act in ALL:
+        assert np.isnan(act.forward(np.nan)), act.name
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_sigmoid_keeps_subnormals_in_the_negative_tail(dtype):
+    # NumPy, SciPy and PyTorch flush these to 0 (float32 below about -88.7).
+    x = np.array([-100.0, -103.0] if dtype == np.float32 else [-720.0, -744.0], dtype)
+    y = fastact.sigmoid(x)
+    info = np.finfo(dtype)
+    assert np.all((y > 0) & (y < info.tiny))
+    assert_ulp(y, _mp_round(MP["sigmoid"], x, dtype), MAX_ULP, "subnormal tail")
+
+
+def test_negative_zero_follows_pytorch():
+    z = np.array([-0.0])
+    assert np.signbit(fastact.relu(z))[0]  # torch.relu(-0.0) is -0.0
+    assert np.signbit(fastact.leaky_relu(z))[0]
+    assert np.signbit(fastact.tanh(z))[0]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_leaky_relu_rounds_once(dtype):
+    x = np.linspace(-3, 3, 1001).astype(dtype)
+    slope = dtype(0.01)
+    want = (x.astype(np.float64) * np.float64(slope)).astype(dtype)
+    want = np.where(x > 0, x, want)
+    assert_same(fastact.leaky_relu(x), want)
+
+
+# ------------------------------------------------------------------ the softmax family
+def _mp_softmax_rows(x):
+    out = np.empty(x.shape)
+    with mpmath.workdps(60):
+        for r, row in enumerate(x):
+            vals = [mpmath.mpf(float(v)) for v in row]
+            m = max(vals)
+            e = [mpmath.exp(v - m) for v in vals]
+            s = mpmath.fsum(e)
+            out[r] = [float(v / s) for v in e]
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(50, 7), (4, 300), (1, 5000)])
+def test_softmax_within_ulp_of_mpmath(dtype, shape, rng):
+    # Wide spreads: exp(x - max) with |x - max| up to ~80 exercises the correction of
+    # the rounding of x - max, which alone would cost |x - max| ULP.
+    x = (rng.standard_normal(shape) * 20).astype(dtype)
+    want = _mp_softmax_rows(x).astype(dtype)
+    for act in ROWWISE_ACTS:
+        if act.name == "softmax":
+            assert_ulp(act.forward(x, target="cpu"), want, MAX_ULP, f"softmax {shape}")
+
+
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_rows_with_inf_give_nan_rows(act):
+    x = np.array(
+        [[1.0, np.inf, 2.0], [-np.inf, -np.inf, -np.inf], [1.0, 2.0, 3.0], [np.nan, 0.0, 1.0]]
+    )
+    y = act.forward(x)
+    assert np.isnan(y[0]).all() and np.isnan(y[1]).all() and np.isnan(y[3]).all()
+    assert np.isfinite(y[2]).all()
+
+
+def test_softmax_handles_huge_and_minus_inf_entries():
+    x = np.array([[1e30, 1e30 - 1e24, -np.inf], [-1e30, 0.0, -np.inf]], np.float32)
+    y = fastact.softmax(x)
+    assert np.isfinite(y).all() and y[0, 2] == 0 and y[1, 2] == 0
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
