@@ -30,7 +30,7 @@ _FLOAT64 = np.dtype(np.float64)
 class _Call:
     """What one public call is about: the activation, the form's name and direction."""
 
-    __slots__ = ("act", "name", "direction", "inplace", "arg_names")
+    __slots__ = ("act", "name", "direction", "inplace", "arg_names", "rowwise", "_drivers")
 
     def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
         self.act = act
@@ -38,27 +38,43 @@ class _Call:
         self.direction = direction
         self.inplace = inplace
         self.arg_names = ("x",) if direction == "forward" else ("grad", "saved")
+        self.rowwise = act.kind == ROWWISE
+        self._drivers = {}
+
+    def driver(self, parallel: bool):
+        """The compiled CPU driver for this form (memoised here: the call path is hot)."""
+        try:
+            return self._drivers[parallel]
+        except KeyError:
+            d = self._drivers[parallel] = cpu.compiled(self.act, self.direction, parallel)
+            return d
 
     def error(self, exc, arg, message):
         return exc(f"fastact.{self.name}: argument '{arg}' {message}")
 
 
 # ------------------------------------------------------------------ dtypes
-def _float_dtype(call, arg, a) -> np.dtype:
-    """The floating dtype an input stands for: itself if floating, float64 if integral."""
-    kind = a.dtype.kind
-    if kind == "f":
-        return a.dtype.newbyteorder("=")
-    if kind in "biu":
-        return _FLOAT64
-    raise call.error(
-        TypeError, arg, f"has dtype {a.dtype}; expected a real (floating, integer or bool) type"
-    )
+_DTYPES: dict = {}  # input dtype -> (the float dtype it stands for, its compute dtype)
 
 
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 computes float16 and float32; float64 computes the rest."""
-    return _FLOAT32 if dtype.itemsize <= 4 else _FLOAT64
+def _dtypes(call, arg, dtype):
+    """(float dtype, compute dtype) of an input: floats stand for themselves (native byte
+    order), integers and bools for float64; float32 computes float16 and float32, float64
+    computes the rest."""
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        pass
+    if dtype.kind == "f":
+        as_float = dtype.newbyteorder("=")
+    elif dtype.kind in "biu":
+        as_float = _FLOAT64
+    else:
+        raise call.error(
+            TypeError, arg, f"has dtype {dtype}; expected a real (floating, integer or bool) type"
+        )
+    info = _DTYPES[dtype] = (as_float, _FLOAT32 if as_float.itemsize <= 4 else _FLOAT64)
+    return info
 
 
 # ------------------------------------------------------------------ arguments
@@ -66,7 +82,7 @@ def _params(call, values):
     act = call.act
     out = []
     for p, v in zip(act.params, values, strict=True):
-        if not isinstance(v, numbers.Real):
+        if type(v) is not float and not isinstance(v, numbers.Real):
             raise call.error(TypeError, p.name, f"must be a real number, got {type(v).__name__}")
         out.append(float(v))
     if act.check is not None:
@@ -147,16 +163,16 @@ class _Rows:
         np.copyto(m, scratch.reshape(m.shape), casting="same_kind")
 
 
-def _layout(call, dest, first, axis):
-    if call.act.kind == ROWWISE:
-        return _Rows(axis)
-    like = dest if dest is not None else first
-    return _Flat("F" if like.flags.f_contiguous and not like.flags.c_contiguous else "C")
+_FLAT_C, _FLAT_F = _Flat("C"), _Flat("F")
 
 
 # ------------------------------------------------------------------ targets
 def _is_cuda(a) -> bool:
-    return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
+    # __cuda_ndarray__ marks Numba device arrays, including the CUDA simulator's, which
+    # have no __cuda_array_interface__.
+    if isinstance(a, np.ndarray):
+        return False
+    return hasattr(a, "__cuda_array_interface__") or bool(getattr(a, "__cuda_ndarray__", False))
 
 
 _guard_lock = threading.Lock()
@@ -185,11 +201,13 @@ def _parallel_section():
 
 
 def _use_parallel(call, target, size):
-    if target == "parallel":
-        return True
-    if target == "cpu":
-        return False
-    return size >= tuning.parallel_threshold(call.act.name) and numba.get_num_threads() > 1
+    if target is None:
+        return size >= tuning.parallel_threshold(call.act.name) and numba.get_num_threads() > 1
+    return target == "parallel"
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
 
 
 def _run_cuda(call, arrays, params, axis, out):
@@ -206,9 +224,11 @@ def _run_cuda(call, arrays, params, axis, out):
 # ------------------------------------------------------------------ the call
 def run(call: _Call, arrays, params, axis, out, target):
     """Validate, normalise and compute one public call."""
-    if target not in TARGETS:
+    if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
-    if target == "cuda" or (target is None and (any(_is_cuda(a) for a in arrays) or _is_cuda(out))):
+    if target == "cuda" or (
+        target is None and (any(map(_is_cuda, arrays)) or (out is not None and _is_cuda(out)))
+    ):
         return _run_cuda(call, arrays, _params(call, params), axis, out)
 
     names = call.arg_names
@@ -226,16 +246,19 @@ def run(call: _Call, arrays, params, axis, out, target):
             )
         if not a.flags.writeable:
             raise call.error(ValueError, names[0], "is read-only")
-    arrays = [np.asarray(a) for a in arrays]
-    floats = [_float_dtype(call, n, a) for n, a in zip(names, arrays, strict=True)]
-    if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
-        raise call.error(
-            ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
-        )
-    result_dtype = np.result_type(*floats)
-    compute = _compute_dtype(result_dtype)
-    values = _params(call, params)
-    if call.act.kind == ROWWISE:
+    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+    result_dtype, compute = _dtypes(call, names[0], arrays[0].dtype)
+    if len(arrays) == 2:
+        saved_dtype = _dtypes(call, names[1], arrays[1].dtype)[0]
+        if arrays[0].shape != arrays[1].shape:
+            raise call.error(
+                ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
+            )
+        if saved_dtype != result_dtype:
+            result_dtype = np.result_type(result_dtype, saved_dtype)
+            compute = _FLOAT32 if result_dtype.itemsize <= 4 else _FLOAT64
+    values = _params(call, params) if params else ()
+    if call.rowwise:
         axis = _axis(call, axis, arrays[0].ndim)
     shape = arrays[0].shape
     if call.inplace:
@@ -247,10 +270,14 @@ def run(call: _Call, arrays, params, axis, out, target):
         dest = None
 
     # Validation is over: from here on, nothing raises on the user's account.
-    layout = _layout(call, dest, arrays[0], axis)
-    if dest is None:
-        order = getattr(layout, "order", "C")
-        dest = np.empty(shape, result_dtype, order=order)
+    if call.rowwise:
+        layout = _Rows(axis)
+    else:
+        like = arrays[0] if dest is None else dest
+        layout = _FLAT_F if not like.flags.c_contiguous and like.flags.f_contiguous else _FLAT_C
+    users_dest = dest is not None
+    if not users_dest:
+        dest = np.empty(shape, result_dtype, order="F" if layout is _FLAT_F else "C")
     if dest.size == 0:
         return dest
 
@@ -263,17 +290,22 @@ def run(call: _Call, arrays, params, axis, out, target):
         k = np.ascontiguousarray(layout.arrange(a), dtype=compute)
         # An input that overlaps the destination without being exactly it would be
         # overwritten while still being read.
-        if scratch is None and k.ctypes.data != work.ctypes.data and np.may_share_memory(k, work):
+        # (An input that *is* the destination is arranged exactly like it: no check.)
+        if (
+            users_dest
+            and scratch is None
+            and a is not dest
+            and np.may_share_memory(k, work)
+            and _address(k) != _address(work)
+        ):
             k = k.copy()
+        # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
+        assert k.shape == work.shape, "fastact internal error: kernel buffers differ in shape"
         inputs.append(k)
-    kparams = tuple(compute.type(v) for v in values)
+    kparams = tuple(compute.type(v) for v in values) if values else ()
 
-    # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
-    assert all(k.shape == work.shape for k in inputs) and work.ndim == (
-        2 if call.act.kind == ROWWISE else 1
-    ), "fastact internal error: kernel buffers of unexpected shape"
     parallel = _use_parallel(call, target, dest.size)
-    driver = cpu.compiled(call.act, call.direction, parallel)
+    driver = call.driver(parallel)
     if parallel:
         with _parallel_section():
             driver(*inputs, work, kparams)
