@@ -24,13 +24,13 @@ def test_parallel_equals_serial(act, dtype, rng):
 
 def test_automatic_target_follows_the_threshold_table(monkeypatch):
     seen = []
-    real = dispatch.cpu.compiled
+    real = dispatch._use_parallel
 
-    def spy(act, direction, parallel):
-        seen.append(parallel)
-        return real(act, direction, parallel)
+    def spy(call, target, size):
+        seen.append(real(call, target, size))
+        return seen[-1]
 
-    monkeypatch.setattr(dispatch.cpu, "compiled", spy)
+    monkeypatch.setattr(dispatch, "_use_parallel", spy)
     monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
     fastact.relu(np.ones(999))
     fastact.relu(np.ones(1000))
