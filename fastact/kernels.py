@@ -148,30 +148,24 @@ register(
 
 
 # --------------------------------------------------------------------------- softmax
-@kernel
-def _exp_sum(x, shift, out):
-    """out[i] = exp(x[i] - shift) for a whole row; returns the sum in float64.
+@register_jitable(error_model="numpy", fastmath={"reassoc"})
+def _add(s, v):
+    """s + v, reorderable: lets LLVM split a running sum into vector lanes. The only
+    fast-math flag fastact uses; it assumes nothing about NaN or inf."""
+    return s + v
 
-    x[i] - shift is corrected by its exact rounding error (TwoSum): for a large gap the
-    rounding of the difference alone would cost |x - shift| ULP in exp. The sum is
-    accumulated in float64 with Neumaier compensation, so long rows stay accurate.
-    """
-    T = type(shift)
-    s = 0.0
-    c = 0.0
-    for i in range(x.size):
-        a = x[i]
-        d = a - shift
-        bv = d - a
-        err = (a - (d - bv)) + (-shift - bv)
-        err = err if err == err else T(0)  # inf - inf: no correction needed
-        e = em.exp(d)
-        e = e + e * err
-        out[i] = e
-        t = s + e
-        c += ((s - t) + e) if abs(s) >= abs(e) else ((e - t) + s)
-        s = t
-    return s + c
+
+@kernel
+def _exp_diff(a, shift):
+    """exp(a - shift), with a - shift corrected by its exact rounding error (TwoSum): for
+    a gap of g the rounding of the difference alone would cost about g ULP in exp."""
+    T = type(a)
+    d = a - shift
+    bv = d - a
+    err = (a - (d - bv)) + (-shift - bv)
+    err = err if err == err else T(0)  # inf - inf: no correction needed
+    e = em.exp(d)
+    return e + e * err
 
 
 @kernel
@@ -183,26 +177,69 @@ def _row_max(x):
 
 
 @kernel
+def _two_sum(s, c, v):
+    """Add v to the compensated sum (s, c); branch-free TwoSum."""
+    t = s + v
+    bp = t - s
+    return t, c + ((s - (t - bp)) + (v - bp))
+
+
+@kernel
+def _sum_compensated(a):
+    """Sum of a float64 row within about one ULP: four independent TwoSum lanes (so the
+    adds pipeline instead of waiting on one chain), merged at the end."""
+    n4 = a.size - a.size % 4
+    s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
+    for i in range(0, n4, 4):
+        s0, c0 = _two_sum(s0, c0, a[i])
+        s1, c1 = _two_sum(s1, c1, a[i + 1])
+        s2, c2 = _two_sum(s2, c2, a[i + 2])
+        s3, c3 = _two_sum(s3, c3, a[i + 3])
+    s, c = _two_sum(s0, c0 + c1 + c2 + c3, s1)
+    s, c = _two_sum(s, c, s2)
+    s, c = _two_sum(s, c, s3)
+    for i in range(n4, a.size):
+        s, c = _two_sum(s, c, a[i])
+    return s + c
+
+
+@kernel
 def softmax_row(x, out):
-    """Softmax of one row: exp(x - max) / sum(exp(x - max)), into ``out``."""
-    if x.size == 0:
+    """Softmax of one row: exp(x - max) / sum(exp(x - max)), into ``out``.
+
+    A row holding NaN, +inf or only -inf becomes NaN through the sum, as in PyTorch.
+    """
+    n = x.size
+    if n == 0:
         return
-    r = 1.0 / _exp_sum(x, _row_max(x), out)
-    for i in range(out.size):
+    m = _row_max(x)
+    if x.itemsize == 4:
+        # float32: a float64 sum is far inside a float32 ULP, and reorderable (vectorized).
+        s = 0.0
+        for i in range(n):
+            e = _exp_diff(x[i], m)
+            out[i] = e
+            s = _add(s, float(e))
+    else:
+        # float64: a reordered sum of a few hundred terms already costs ~5 ULP.
+        for i in range(n):
+            out[i] = _exp_diff(x[i], m)
+        s = _sum_compensated(out)
+    r = 1.0 / s
+    for i in range(n):
         out[i] = out[i] * r
 
 
 @kernel
 def softmax_row_backward(grad, y, out):
-    """Softmax gradient of one row: y * (grad - sum(grad * y)), into ``out``."""
+    """Softmax gradient of one row: y * (grad - sum(grad * y)), into ``out``, in float64.
+
+    grad - sum(grad * y) cancels, so the error is bounded by sum(|grad * y|), not by the
+    result; a reordered (vectorized) float64 sum keeps it far below that bound.
+    """
     dot = 0.0
-    c = 0.0
     for i in range(y.size):
-        p = float(grad[i]) * float(y[i])
-        t = dot + p
-        c += ((dot - t) + p) if abs(dot) >= abs(p) else ((p - t) + dot)
-        dot = t
-    dot += c
+        dot = _add(dot, float(grad[i]) * float(y[i]))
     for i in range(y.size):
         out[i] = float(y[i]) * (float(grad[i]) - dot)
 
