@@ -32,17 +32,21 @@ def test_automatic_target_follows_the_threshold_table(monkeypatch):
 
     monkeypatch.setattr(dispatch, "_use_parallel", spy)
     monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
-    fastact.relu(np.ones(999))
-    fastact.relu(np.ones(1000))
-    fastact.relu(np.ones(10), target="parallel")
-    fastact.relu(np.ones(5000), target="cpu")
     threads = numba.get_num_threads()
+
+    def decided(x, **kw):
+        fastact.relu(x, **kw)
+        return seen[-1]
+
+    assert decided(np.ones(999)) is False
+    assert decided(np.ones(1000)) is (threads > 1)
+    assert decided(np.ones(10), target="parallel") is True
+    assert decided(np.ones(5000), target="cpu") is False
     try:
         numba.set_num_threads(1)  # one thread: nothing to gain from a parallel region
-        fastact.relu(np.ones(5000))
+        assert decided(np.ones(5000)) is False
     finally:
         numba.set_num_threads(threads)
-    assert seen == [False, threads > 1, True, False, False]
 
 
 def test_every_function_has_a_measured_threshold():
