@@ -10,6 +10,7 @@ runs.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import numbers
 import threading
@@ -212,7 +213,9 @@ def _address(a):
 
 def _run_cuda(call, arrays, params, axis, out):
     try:
-        from .drivers import cuda
+        # import_module goes through sys.modules, where a missing numba-cuda shows (and
+        # where tests simulate one); `from .drivers import cuda` would not, once loaded.
+        cuda = importlib.import_module(".drivers.cuda", __package__)
     except ImportError as e:
         raise RuntimeError(
             f"fastact.{call.name}: target='cuda' needs NVIDIA's numba-cuda and a GPU "

@@ -263,6 +263,7 @@ register(
         saves="output",
         reference=_softmax_ref,
         reference_backward=_softmax_ref_backward,
+        row_family=(1, False),
         summary="Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).",
     )
 )

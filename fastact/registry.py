@@ -40,7 +40,9 @@ class Activation:
     message for parameters that make no sense, or ``None``. ``reference`` and
     ``reference_backward`` are float64 NumPy implementations with the same signatures as
     the public forms (without ``out``/``target``): the test oracle. ``exact`` marks
-    piecewise-linear functions, whose results are exactly rounded.
+    piecewise-linear functions, whose results are exactly rounded. ``row_family`` places a
+    member of the softmax family as ``(sign, log)``: ``F(x) = softmax(sign * x)``, its log
+    if ``log``; the GPU's cooperative row kernels are generated from it.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Activation:
     params: tuple[Param, ...] = ()
     check: Callable[..., str | None] | None = None
     exact: bool = False
+    row_family: tuple[int, bool] | None = None
     summary: str = ""
     # The public forms, attached by fastact when it builds them from this record.
     forward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
@@ -65,6 +68,8 @@ class Activation:
             raise ValueError(f"{self.name}: kind must be {ELEMENTWISE!r} or {ROWWISE!r}")
         if self.saves not in ("input", "output"):
             raise ValueError(f"{self.name}: saves must be 'input' or 'output'")
+        if (self.row_family is not None) != (self.kind == ROWWISE):
+            raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -135,7 +135,10 @@ def test_parameter_check_hook_raises_value_error():
 def test_cuda_target_without_numba_cuda_gives_a_clear_error(monkeypatch):
     import sys
 
+    import fastact.drivers
+
     monkeypatch.setitem(sys.modules, "fastact.drivers.cuda", None)  # import fails
+    monkeypatch.delattr(fastact.drivers, "cuda", raising=False)
     x, _, out = _arrays()
     expect(RuntimeError, "sigmoid", None, fastact.sigmoid, x, out=out, target="cuda")
     with pytest.raises(RuntimeError, match="fastact\\[cuda\\]"):

@@ -1,0 +1,367 @@
+"""CUDA target: validation, array interop and launches; kernels live in ``cuda_kernels``.
+
+Arrays: Numba device arrays, CuPy arrays, PyTorch CUDA tensors and any object with
+``__cuda_array_interface__`` are used in place (zero-copy); the result is the same kind
+of array as the first input (other interface objects give a Numba device array). With
+``target="cuda"``, NumPy input is copied to the device, computed there and copied back:
+the result is a NumPy array (``out=`` and the in-place forms write into the given
+NumPy arrays).
+
+Streams: kernels are launched on the current stream of the input's library
+(``torch.cuda.current_stream()``, ``cupy.cuda.get_current_stream()``), so they are
+ordered after the caller's earlier work and before later work on that stream, with no
+host synchronisation; Numba device arrays use Numba's default stream. Calls are
+asynchronous like any GPU op, except the NumPy path, which returns after the copy back.
+
+Layouts: elementwise functions run on contiguous (C or Fortran) arrays as 1-D, on any
+other strides through a strided kernel, without copies. The softmax family runs on
+C-contiguous arrays as ``(outer, n, inner)`` views (any ``axis``, no transpose); a
+non-contiguous argument is first copied to a contiguous temporary on the device (and a
+non-contiguous destination written back from one). An input that overlaps the
+destination without being it is copied first, so the result is still correct.
+
+Tuning: ``MAP_THREADS`` and ``ROW_THREADS`` are the block sizes; rows of up to
+``WARP_ROW_MAX`` elements get one warp each, up to ``BLOCK_ROW_MAX`` one block with a
+max pass and a sum pass, longer rows one block with a single online max/sum pass.
+They are read at every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+try:
+    import numba_cuda  # noqa: F401  (NVIDIA's package; Numba's own CUDA target is deprecated)
+except ImportError as e:
+    raise ImportError("NVIDIA's numba-cuda package is not installed") from e
+
+from numba import cuda
+from numba.cuda import config
+from numba.np import numpy_support
+
+from .. import dispatch as _d
+from ..registry import ROWWISE
+from . import cuda_kernels as ck
+from .cuda_math import register as _register_math
+
+MAP_THREADS = 256
+ROW_THREADS = 256
+WARP_ROW_MAX = 1024
+BLOCK_ROW_MAX = 16384
+MAX_BLOCKS = 65536  # beyond this, grid-stride loops give each thread more work
+
+_SIM = ck._SIM
+_available: bool | None = None
+
+_register_math()
+
+
+def set_row_thresholds(warp_row_max=None, block_row_max=None):
+    """Set the row lengths up to which rows get a warp / a block with two passes."""
+    global WARP_ROW_MAX, BLOCK_ROW_MAX
+    if warp_row_max is not None:
+        WARP_ROW_MAX = int(warp_row_max)
+    if block_row_max is not None:
+        BLOCK_ROW_MAX = int(block_row_max)
+
+
+# ------------------------------------------------------------------ arrays
+def _kind(a) -> str:
+    if not _d._is_cuda(a):
+        return "host"
+    lib = type(a).__module__.split(".")[0]
+    return lib if lib in ("cupy", "torch") else "numba"
+
+
+def _view(a):
+    """A Numba device array over ``a``'s memory (no copy, no synchronisation)."""
+    if getattr(a, "__cuda_ndarray__", False):
+        return a
+    # sync=False: we launch on the producer's current stream, which already orders us.
+    return cuda.as_cuda_array(a, sync=False)
+
+
+def _readonly(a) -> bool:
+    if _SIM:
+        return not a.flags.writeable
+    cai = getattr(a, "__cuda_array_interface__", None)
+    return bool(cai and cai["data"][1])
+
+
+def _device_id(a):
+    lib = _kind(a)
+    if lib == "torch":
+        return a.device.index
+    if lib == "cupy":
+        return a.device.id
+    return None
+
+
+def _span(a):
+    """The byte range ``a`` touches."""
+    if _SIM:
+        ptr = a._ary.__array_interface__["data"][0]
+    else:
+        ptr = a.__cuda_array_interface__["data"][0]
+    lo = hi = ptr
+    for n, s in zip(a.shape, a.strides, strict=True):
+        if n == 0:
+            return ptr, ptr
+        if s > 0:
+            hi += s * (n - 1)
+        else:
+            lo += s * (n - 1)
+    return lo, hi + a.dtype.itemsize
+
+
+def _same(a, b) -> bool:
+    return _span(a) == _span(b) and a.strides == b.strides and a.dtype == b.dtype
+
+
+def _overlaps(a, b) -> bool:
+    (alo, ahi), (blo, bhi) = _span(a), _span(b)
+    return alo < bhi and blo < ahi
+
+
+def _stream(lib, obj):
+    if _SIM:
+        return 0
+    ptr = 0
+    if lib == "torch":
+        import torch
+
+        ptr = torch.cuda.current_stream(obj.device).cuda_stream
+    elif lib == "cupy":
+        import cupy
+
+        ptr = cupy.cuda.get_current_stream().ptr
+    return cuda.external_stream(ptr) if ptr else cuda.default_stream()
+
+
+def _empty(lib, like, shape, dtype, stream):
+    if lib == "torch":
+        import torch
+
+        tdtype = torch.from_numpy(np.empty(0, dtype)).dtype
+        return torch.empty(shape, dtype=tdtype, device=like.device)
+    if lib == "cupy":
+        import cupy
+
+        with like.device:
+            return cupy.empty(shape, dtype)
+    return cuda.device_array(shape, dtype, stream=stream)
+
+
+def _check_gpu(call):
+    global _available
+    if _available is None:
+        _available = bool(cuda.is_available())
+    if not _available:
+        raise RuntimeError(
+            f"fastact.{call.name}: target='cuda' found no usable CUDA GPU "
+            "(numba.cuda.is_available() is False: no NVIDIA GPU or driver); "
+            "use target='cpu' or 'parallel'"
+        )
+
+
+# ------------------------------------------------------------------ the call
+def run(call, arrays, params, axis, out):
+    """Validate and compute one call on the GPU; see the module docstring."""
+    _check_gpu(call)
+    names = call.arg_names
+    kinds = [_kind(a) for a in arrays]
+    on_gpu = [n for n, k in zip(names, kinds, strict=True) if k != "host"]
+    if on_gpu:
+        for n, k in zip(names, kinds, strict=True):
+            if k == "host":
+                raise call.error(TypeError, n, f"is a host array but '{on_gpu[0]}' is on the GPU")
+    if out is not None:
+        if on_gpu and _kind(out) == "host":
+            raise call.error(TypeError, "out", f"is a host array but '{names[0]}' is on the GPU")
+        if not on_gpu and _kind(out) != "host":
+            raise call.error(TypeError, "out", f"is on the GPU but '{names[0]}' is a host array")
+    if not on_gpu:
+        return _run_host(call, arrays, params, axis, out)
+
+    views = [_view(a) for a in arrays]
+    named = [*zip(names, arrays, strict=True), *([("out", out)] if out is not None else [])]
+    known = [(n, i) for n, a in named if (i := _device_id(a)) is not None]
+    for n, i in known[1:]:
+        if i != known[0][1]:
+            raise call.error(
+                ValueError, n, f"is on GPU {i} but '{known[0][0]}' is on GPU {known[0][1]}"
+            )
+    if call.inplace and _readonly(arrays[0]):
+        raise call.error(ValueError, names[0], "is read-only")
+    dest_view = None
+    if out is not None:
+        dest_view = _view(out)
+        if _readonly(out):
+            raise call.error(ValueError, "out", "is read-only")
+    result, compute, axis = _validate(call, views, axis, dest_view)
+
+    lib = kinds[0]
+    device = known[0][1] if known else None
+    ctx = cuda.gpus[device] if device is not None and not _SIM else contextlib.nullcontext()
+    with ctx:
+        stream = _stream(lib, arrays[0])
+        if call.inplace:
+            dest, dest_view = arrays[0], views[0]
+        elif out is not None:
+            dest = out
+        else:
+            dest = _empty(lib, arrays[0], views[0].shape, result, stream)
+            dest_view = _view(dest)
+        if dest_view.size:
+            _compute(call, views, dest_view, params, axis, compute, stream)
+    return dest
+
+
+def _validate(call, arrays, axis, dest):
+    """Dtype, shape and axis checks shared by the device and host paths."""
+    names = call.arg_names
+    if call.inplace and arrays[0].dtype.kind != "f":
+        raise call.error(
+            TypeError,
+            names[0],
+            f"has dtype {arrays[0].dtype}; in-place forms need a floating dtype",
+        )
+    dtypes = [_d._dtypes(call, n, a.dtype) for n, a in zip(names, arrays, strict=True)]
+    if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
+        raise call.error(
+            ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
+        )
+    result = np.result_type(*(f for f, _ in dtypes))
+    compute = _d._FLOAT32 if result.itemsize <= 4 else _d._FLOAT64
+    if call.act.kind == ROWWISE:
+        axis = _d._axis(call, axis, len(arrays[0].shape))
+    if dest is not None:
+        shape = tuple(arrays[0].shape)
+        if dest.dtype.kind != "f":
+            raise call.error(TypeError, "out", f"has dtype {dest.dtype}; expected a floating dtype")
+        if tuple(dest.shape) != shape:
+            raise call.error(ValueError, "out", f"has shape {tuple(dest.shape)}; expected {shape}")
+    return result, compute, axis
+
+
+def _run_host(call, arrays, params, axis, out):
+    """target='cuda' with host input: copy to the device, compute, copy back."""
+    names = call.arg_names
+    if call.inplace:
+        a = arrays[0]
+        if not isinstance(a, np.ndarray):
+            raise call.error(
+                TypeError,
+                names[0],
+                f"must be a NumPy array to work in place, got {type(a).__name__}",
+            )
+        if not a.flags.writeable:
+            raise call.error(ValueError, names[0], "is read-only")
+    arrays = [np.asarray(a) for a in arrays]
+    result, compute, axis = _validate(call, arrays, axis, None)
+    shape = arrays[0].shape
+    if out is not None:
+        _d._check_out(call, "out", out, shape)
+    dest = arrays[0] if call.inplace else out if out is not None else np.empty(shape, result)
+    if dest.size == 0:
+        return dest
+    views = [cuda.to_device(np.ascontiguousarray(a)) for a in arrays]
+    work = cuda.device_array(shape, dest.dtype)
+    _compute(call, views, work, params, axis, compute, 0)
+    if dest.flags.c_contiguous:
+        work.copy_to_host(dest)
+    else:
+        np.copyto(dest, work.copy_to_host())
+    return dest
+
+
+# ------------------------------------------------------------------ launches
+def _min_blocks():
+    # numba-cuda warns (NumbaPerformanceWarning) for grids under 128 blocks; idle blocks
+    # cost less than a warning that fails users' `-W error` test suites.
+    if _SIM or not config.CUDA_LOW_OCCUPANCY_WARNINGS or config.DISABLE_PERFORMANCE_WARNINGS:
+        return 1
+    return 128
+
+
+def _launch(kernel, units, per_block, threads, stream, *args):
+    blocks = min(-(-units // per_block), MAX_BLOCKS)
+    kernel[max(blocks, _min_blocks()), threads, stream](*args)
+
+
+def _copy(a, stream, dtype=None):
+    """A C-contiguous device copy of ``a`` (any strides)."""
+    c = cuda.device_array(tuple(a.shape), dtype or a.dtype, stream=stream)
+    if c.size:
+        kernel = ck.compiled("copy_nd", "copy", None)
+        _launch(kernel, c.size, MAP_THREADS, MAP_THREADS, stream, a, c)
+    return c
+
+
+def _compute(call, ins, dest, params, axis, compute, stream):
+    ins = [_copy(a, stream) if _overlaps(a, dest) and not _same(a, dest) else a for a in ins]
+    ctype = numpy_support.from_dtype(compute)
+    kparams = tuple(compute.type(v) for v in params)
+    if call.act.kind == ROWWISE:
+        _rows(call, ins, dest, axis, ctype, kparams, stream)
+    else:
+        _map(call, ins, dest, ctype, kparams, stream)
+
+
+def _map(call, ins, dest, ctype, kparams, stream):
+    act = call.act
+    arrays = [*ins, dest]
+    kernel_fn = act.forward_kernel if call.direction == "forward" else act.backward_kernel
+    bind = {"_forward": kernel_fn} if call.direction == "forward" else {"_backward": kernel_fn}
+    if all(a.is_c_contiguous() for a in arrays):
+        flat = [a.reshape(a.size) for a in arrays]
+        template = f"map_{call.direction}"
+    elif all(a.is_f_contiguous() for a in arrays):
+        flat = [a.ravel(order="F") for a in arrays]
+        template = f"map_{call.direction}"
+    else:
+        flat = arrays
+        template = f"map_{call.direction}_nd"
+    kernel = ck.compiled(template, f"{act.name}_{call.direction}", ctype, **bind)
+    _launch(kernel, dest.size, MAP_THREADS, MAP_THREADS, stream, *flat, kparams)
+
+
+def _rows_shape(shape, axis):
+    if len(shape) == 0:
+        return (1, 1, 1)
+    if axis is None:
+        return (1, int(np.prod(shape)), 1)
+    return (
+        int(np.prod(shape[:axis])),
+        shape[axis],
+        int(np.prod(shape[axis + 1 :])),
+    )
+
+
+def _rows(call, ins, dest, axis, ctype, kparams, stream):
+    act = call.act
+    sign, log = act.row_family  # the registry record places it in the softmax family
+    threads = ROW_THREADS
+    if threads % 32 or not 32 <= threads <= 1024:
+        raise ValueError(f"fastact: ROW_THREADS must be a multiple of 32 up to 1024, got {threads}")
+    shape3 = _rows_shape(tuple(dest.shape), axis)
+    ins = [a if a.is_c_contiguous() else _copy(a, stream) for a in ins]
+    work = dest if dest.is_c_contiguous() else cuda.device_array(tuple(dest.shape), dest.dtype)
+    views = [a.reshape(shape3) for a in (*ins, work)]
+    n = shape3[1]
+    rows = shape3[0] * shape3[2]
+    if n <= WARP_ROW_MAX:
+        algo, units, per_block = "warp", rows, threads // 32
+    else:
+        algo, units, per_block = "block", rows, 1
+        if call.direction == "forward" and n > BLOCK_ROW_MAX:
+            algo = "online"
+    kernel = ck.compiled(
+        f"rows_{call.direction}_{algo}", f"{sign}_{int(log)}", ctype, _SIGN=sign, _LOG=log
+    )
+    _launch(kernel, units, per_block, threads, stream, *views)
+    if work is not dest:
+        copy = ck.compiled("copy_nd", "copy", None)
+        _launch(copy, dest.size, MAP_THREADS, MAP_THREADS, stream, work, dest)

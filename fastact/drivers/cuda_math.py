@@ -1,0 +1,88 @@
+"""CUDA implementations of the math stubs in ``fastact.elementary``: libdevice via ``math``.
+
+The kernels in ``fastact.kernels`` call ``fastact.elementary.exp`` and friends, plain
+Python functions with CPU overloads. ``register()`` gives each stub a CUDA overload that
+lowers to ``math.exp`` etc., which numba-cuda maps to libdevice (``__nv_expf`` /
+``__nv_exp``). Under the CUDA simulator kernels run as Python and call the stubs
+directly, so nothing is registered there.
+
+Importing this module needs numba-cuda; ``register()`` is idempotent and is what a
+``numba_cuda_extensions`` entry point should call so that ``fastact.kernels`` work in a
+user's ``@cuda.jit`` code without importing ``fastact.drivers.cuda`` first.
+"""
+
+import math
+import threading
+
+from numba.cuda import config
+
+from .. import elementary as em
+
+
+def _exp(x):
+    return math.exp(x)
+
+
+def _expm1(x):
+    return math.expm1(x)
+
+
+def _log(x):
+    return math.log(x)
+
+
+def _log1p(x):
+    return math.log1p(x)
+
+
+def _tanh(x):
+    return math.tanh(x)
+
+
+def _erf(x):
+    return math.erf(x)
+
+
+def _erfc(x):
+    return math.erfc(x)
+
+
+_IMPLS = {
+    em.exp: _exp,
+    em.expm1: _expm1,
+    em.log: _log,
+    em.log1p: _log1p,
+    em.tanh: _tanh,
+    em.erf: _erf,
+    em.erfc: _erfc,
+}
+
+_lock = threading.Lock()
+_registered = False
+
+
+def register():
+    """Register the CUDA overloads of every stub in ``fastact.elementary`` (once)."""
+    global _registered
+    if _registered or config.ENABLE_CUDASIM:
+        return
+    with _lock:
+        if _registered:
+            return
+        from numba.cuda import types
+        from numba.cuda.extending import overload
+
+        missing = set(em.__all__) - {f.__name__ for f in _IMPLS}
+        if missing:  # a new stub without a CUDA implementation would fail at typing
+            raise RuntimeError(f"fastact: no CUDA implementation for elementary {missing}")
+        for stub, impl in _IMPLS.items():
+            overload(stub, target="cuda")(_typer(types, impl))
+        _registered = True
+
+
+def _typer(types, impl):
+    def typer(x):
+        if isinstance(x, types.Float):
+            return impl
+
+    return typer
