@@ -1,0 +1,1 @@
+"""fastact's asv suite; see asv.conf.json and the README's "Benchmarks"."""

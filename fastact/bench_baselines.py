@@ -1,0 +1,317 @@
+"""What every fastact function is benchmarked against: one table, keyed by registry name.
+
+Both the asv suite (``benchmarks/``) and the report (``python -m fastact.bench``) build
+their candidates here, so adding a function to the registry adds it to both, and a
+function without an entry here fails at import instead of going unbenchmarked.
+
+Each ``Baseline`` holds the plain NumPy expression a user would write (forward and
+backward) and the PyTorch CPU equivalents. The PyTorch callables take the ``torch``
+module as their first argument, so this module imports without torch. Parameters are
+passed positionally in registry order; the softmax family takes ``axis`` last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from .registry import ELEMENTWISE, REGISTRY, REQUIRED, ROWWISE, Activation
+
+FORMS = ("forward", "forward_", "backward", "backward_")
+"""The four public forms, by the name of the record attribute that holds each."""
+
+IMPLEMENTATIONS = ("fastact", "fastact-cpu", "fastact-parallel", "numpy", "torch")
+_FASTACT_TARGETS = {"fastact": None, "fastact-cpu": "cpu", "fastact-parallel": "parallel"}
+
+KINDS = (ELEMENTWISE, ROWWISE)
+"""Kinds of activation the benchmarks know how to feed; another kind fails the guard."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The competitors of one activation.
+
+    ``numpy_forward(x, *params)`` and ``numpy_backward(grad, saved, *params)`` return new
+    arrays. ``torch_forward(torch, x, *params, out=None)`` and
+    ``torch_backward(torch, grad, saved, *params, out=None)`` return a new tensor, or
+    write into ``out`` (which may be an input: the in-place forms). ``torch_forward_``
+    is torch's own in-place op where one exists. ``None`` marks a missing equivalent.
+    ``params`` gives benchmark values for parameters without a default.
+    """
+
+    numpy_forward: Callable
+    numpy_backward: Callable
+    torch_forward: Callable | None = None
+    torch_backward: Callable | None = None
+    torch_forward_: Callable | None = None
+    params: dict | None = None
+
+
+def _aten(torch):
+    return torch.ops.aten
+
+
+# --------------------------------------------------------------------------- sigmoid
+def _torch_sigmoid_backward(torch, g, y, out=None):
+    op = _aten(torch).sigmoid_backward
+    return op(g, y) if out is None else op.grad_input(g, y, grad_input=out)
+
+
+# --------------------------------------------------------------------------- tanh
+def _torch_tanh_backward(torch, g, y, out=None):
+    op = _aten(torch).tanh_backward
+    return op(g, y) if out is None else op.grad_input(g, y, grad_input=out)
+
+
+# --------------------------------------------------------------------------- relu
+def _torch_relu(torch, x, out=None):
+    # torch.relu has no out=; it is clamp_min(x, 0) underneath, which has.
+    return torch.relu(x) if out is None else torch.clamp_min(x, 0, out=out)
+
+
+def _torch_relu_backward(torch, g, x, out=None):
+    op = _aten(torch).threshold_backward
+    return op(g, x, 0) if out is None else op.grad_input(g, x, 0, grad_input=out)
+
+
+# --------------------------------------------------------------------------- leaky_relu
+def _torch_leaky_relu(torch, x, slope, out=None):
+    if out is None:
+        return torch.nn.functional.leaky_relu(x, slope)
+    return torch._C._nn.leaky_relu(x, slope, out=out)
+
+
+def _torch_leaky_relu_backward(torch, g, x, slope, out=None):
+    op = _aten(torch).leaky_relu_backward
+    if out is None:
+        return op(g, x, slope, False)
+    return op.grad_input(g, x, slope, False, grad_input=out)
+
+
+# --------------------------------------------------------------------------- softmax
+def _np_softmax(x, axis):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+def _torch_softmax(torch, x, axis, out=None):
+    if out is None:
+        return torch.nn.functional.softmax(x, axis)
+    return torch._softmax(x, axis, False, out=out)
+
+
+def _torch_softmax_backward(torch, g, y, axis, out=None):
+    if out is None:
+        return torch._softmax_backward_data(g, y, axis, y.dtype)
+    return torch._softmax_backward_data(g, y, axis, y.dtype, grad_input=out)
+
+
+BASELINES: dict[str, Baseline] = {
+    "sigmoid": Baseline(
+        numpy_forward=lambda x: 1 / (1 + np.exp(-x)),
+        numpy_backward=lambda g, y: g * y * (1 - y),
+        torch_forward=lambda torch, x, out=None: torch.sigmoid(x, out=out),
+        torch_backward=_torch_sigmoid_backward,
+        torch_forward_=lambda torch, x: torch.sigmoid_(x),
+    ),
+    "tanh": Baseline(
+        numpy_forward=np.tanh,
+        numpy_backward=lambda g, y: g * (1 - y * y),
+        torch_forward=lambda torch, x, out=None: torch.tanh(x, out=out),
+        torch_backward=_torch_tanh_backward,
+        torch_forward_=lambda torch, x: torch.tanh_(x),
+    ),
+    "relu": Baseline(
+        numpy_forward=lambda x: np.maximum(x, 0),
+        numpy_backward=lambda g, x: g * (x > 0),
+        torch_forward=_torch_relu,
+        torch_backward=_torch_relu_backward,
+        torch_forward_=lambda torch, x: torch.relu_(x),
+    ),
+    "leaky_relu": Baseline(
+        numpy_forward=lambda x, s: np.where(x > 0, x, x * s),
+        numpy_backward=lambda g, x, s: np.where(x > 0, g, g * s),
+        torch_forward=_torch_leaky_relu,
+        torch_backward=_torch_leaky_relu_backward,
+        torch_forward_=lambda torch, x, s: torch.nn.functional.leaky_relu_(x, s),
+    ),
+    "softmax": Baseline(
+        numpy_forward=_np_softmax,
+        numpy_backward=lambda g, y, axis: y * (g - (g * y).sum(axis, keepdims=True)),
+        torch_forward=_torch_softmax,
+        torch_backward=_torch_softmax_backward,
+    ),
+}
+
+
+def check_coverage(registry=REGISTRY, baselines=BASELINES) -> None:
+    """Raise ``ImportError`` naming every registered function the benchmarks cannot run."""
+    problems = []
+    for name, act in registry.items():
+        if act.kind not in KINDS:
+            problems.append(f"{name}: kind {act.kind!r} has no benchmark shapes")
+        entry = baselines.get(name)
+        if entry is None:
+            problems.append(f"{name}: no entry in fastact.bench_baselines.BASELINES")
+            continue
+        given = entry.params or {}
+        for p in act.params:
+            if p.default is REQUIRED and p.name not in given:
+                problems.append(f"{name}: parameter {p.name!r} needs a benchmark value")
+    if problems:
+        raise ImportError(
+            "benchmarks do not cover every registered activation; add an entry to "
+            "fastact/bench_baselines.py for:\n  " + "\n  ".join(problems)
+        )
+
+
+check_coverage()
+
+
+# --------------------------------------------------------------------------- helpers
+def params(act: Activation) -> tuple:
+    """Benchmark parameter values in call order (defaults; ``axis=-1`` last if row-wise)."""
+    given = BASELINES[act.name].params or {}
+    values = tuple(given.get(p.name, p.default) for p in act.params)
+    return values + ((-1,) if act.kind == ROWWISE else ())
+
+
+def label(act: Activation) -> str:
+    """The function with its benchmark parameters, e.g. ``leaky_relu(negative_slope=0.01)``."""
+    names = act.param_names + (("axis",) if act.kind == ROWWISE else ())
+    inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, params(act), strict=True))
+    return f"{act.name}({inner})"
+
+
+def make_inputs(act: Activation, direction: str, dtype, shape, seed: int = 0) -> tuple:
+    """``(x,)`` for the forward pass, ``(grad, saved)`` for the backward pass.
+
+    ``x`` is normal with scale 3, so every branch of every function is taken; ``saved``
+    is the forward's output or input, from the float64 reference. Built in chunks with
+    no full-size temporaries, so that ``peakmem`` benchmarks see only the inputs.
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=dtype)
+    x *= 3
+    if direction == "forward":
+        return (x,)
+    grad = rng.standard_normal(shape, dtype=dtype)
+    if act.saves == "input":
+        return grad, x
+    p = params(act)
+    # x becomes saved in place, a chunk at a time: no third full-size array.
+    flat = x.reshape(-1, x.shape[-1]) if act.kind == ROWWISE else x.reshape(-1)
+    step = max(1, (1 << 20) // (x.shape[-1] if act.kind == ROWWISE else 1))
+    for i in range(0, flat.shape[0], step):
+        flat[i : i + step] = act.reference(flat[i : i + step].astype(np.float64), *p)
+    saved = x
+    return grad, saved
+
+
+_torch_module = False
+
+
+def load_torch():
+    """The torch module, or ``None`` if it is not installed (imported once, lazily)."""
+    global _torch_module
+    if _torch_module is False:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        _torch_module = torch
+    return _torch_module
+
+
+def candidate(act: Activation, form: str, impl: str, arrays: tuple, out=None) -> Callable:
+    """A zero-argument callable running ``form`` of ``act`` on ``arrays`` with ``impl``.
+
+    In-place forms overwrite ``arrays[0]``. ``out`` (a preallocated array, ignored by the
+    NumPy expression and the in-place forms) makes the out-of-place forms write into it
+    instead of allocating. Raises ``NotImplementedError`` for combinations that do not
+    exist (no torch, no torch equivalent, unknown implementation).
+    """
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+    p = params(act)
+    base = BASELINES[act.name]
+    backward = form.startswith("backward")
+    inplace = form.endswith("_")
+
+    if impl in _FASTACT_TARGETS:
+        fn = getattr(act, form)
+        kw = {"target": _FASTACT_TARGETS[impl]}
+        if out is not None and not inplace:
+            kw["out"] = out
+        return lambda: fn(*arrays, *p, **kw)
+
+    if impl == "numpy":
+        expr = base.numpy_backward if backward else base.numpy_forward
+
+        def run():
+            with np.errstate(all="ignore"):  # the naive expressions overflow quietly
+                return expr(*arrays, *p)
+
+        if not inplace:
+            return run
+        target = arrays[0]
+        return lambda: np.copyto(target, run())
+
+    if impl == "torch":
+        torch = load_torch()
+        if torch is None:
+            raise NotImplementedError("PyTorch is not installed")
+        fn = base.torch_backward if backward else base.torch_forward
+        if fn is None:
+            raise NotImplementedError(f"PyTorch has no equivalent of {act.name}")
+        tensors = tuple(torch.from_numpy(a) for a in arrays)
+        if inplace and not backward and base.torch_forward_ is not None:
+            native = base.torch_forward_
+            return lambda: native(torch, *tensors, *p)
+        if inplace:
+            dest = tensors[0]
+        elif out is not None:
+            dest = torch.from_numpy(out)
+        else:
+            dest = None
+        return lambda: fn(torch, *tensors, *p, out=dest)
+
+    raise NotImplementedError(f"unknown implementation {impl!r}")
+
+
+def copy_floor(direction: str, arrays: tuple, out, parallel: bool = False) -> Callable:
+    """The memory-bound floor for a pass over ``arrays`` into ``out``.
+
+    Forward: one read and one write (``np.copyto``); backward: two reads and one write
+    (``np.add``). ``parallel`` runs the same on all Numba threads: one core alone does not
+    saturate the memory bus, so a multi-threaded kernel can beat NumPy's serial copy. The
+    ratio floor time / kernel time is the fraction of copy bandwidth the kernel reaches.
+    """
+    if direction == "forward":
+        (x,) = arrays
+        if parallel:
+            src, dst = x.reshape(-1), out.reshape(-1)
+            return lambda: _parallel_copy(src, dst)
+        return lambda: np.copyto(out, x)
+    g, s = arrays
+    if parallel:
+        a, b, dst = g.reshape(-1), s.reshape(-1), out.reshape(-1)
+        return lambda: _parallel_add(a, b, dst)
+    return lambda: np.add(g, s, out=out)
+
+
+# Compiled at first use and cached on disk: importing this module compiles nothing.
+@njit(parallel=True, cache=True, nogil=True)
+def _parallel_copy(src, dst):
+    for i in prange(src.size):
+        dst[i] = src[i]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _parallel_add(a, b, dst):
+    for i in prange(a.size):
+        dst[i] = a[i] + b[i]

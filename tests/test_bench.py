@@ -1,0 +1,131 @@
+"""The benchmark report and the asv suite: coverage guards, baselines, a tiny report run."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import bench, bench_baselines
+from fastact.registry import ELEMENTWISE, REQUIRED, Activation, Param
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fake(name="fake", kind=ELEMENTWISE, params=()):
+    return Activation(
+        name=name,
+        kind=kind,
+        forward_kernel=None,
+        backward_kernel=None,
+        saves="input",
+        reference=lambda x, *p: x,
+        reference_backward=lambda g, x, *p: g,
+        params=params,
+    )
+
+
+def test_baselines_cover_the_registry():
+    bench_baselines.check_coverage()
+    assert set(fastact.REGISTRY) <= set(bench_baselines.BASELINES)
+
+
+def test_guard_names_a_function_without_baseline():
+    registry = dict(fastact.REGISTRY, fake=_fake())
+    with pytest.raises(ImportError, match="fake: no entry"):
+        bench_baselines.check_coverage(registry)
+
+
+def test_guard_names_an_unknown_kind_and_a_missing_parameter_value():
+    baselines = dict(bench_baselines.BASELINES, odd=bench_baselines.BASELINES["relu"])
+    baselines["thr"] = bench_baselines.BASELINES["relu"]
+    odd = _fake("odd")
+    odd.kind = "pairwise"  # a kind of the future (glu, prelu, ...)
+    registry = {"odd": odd, "thr": _fake("thr", params=(Param("threshold", REQUIRED),))}
+    with pytest.raises(ImportError) as e:
+        bench_baselines.check_coverage(registry, baselines)
+    assert "odd: kind 'pairwise'" in str(e.value)
+    assert "thr: parameter 'threshold'" in str(e.value)
+
+
+@pytest.mark.parametrize("name", list(fastact.REGISTRY))
+@pytest.mark.parametrize("form", bench_baselines.FORMS)
+def test_baselines_compute_the_same_thing(name, form):
+    """The NumPy and PyTorch baselines agree with the reference: like is compared with
+    like. (fastact's own forms are tested elsewhere; compiling them all here is slow.)"""
+    act = fastact.REGISTRY[name]
+    backward = form.startswith("backward")
+    p = bench_baselines.params(act)
+    shape = (6, 50)
+    ref_in = bench_baselines.make_inputs(act, "backward" if backward else "forward", "f8", shape)
+    ref = (act.reference_backward if backward else act.reference)(*ref_in, *p)
+    for impl in ("numpy", "torch"):
+        arrays = tuple(a.copy() for a in ref_in)
+        try:
+            fn = bench_baselines.candidate(act, form, impl, arrays)
+        except NotImplementedError:
+            continue
+        result = fn()
+        result = arrays[0] if form.endswith("_") else np.asarray(result)
+        # Loose: the naive NumPy expressions cancel where the references do not.
+        np.testing.assert_allclose(result, ref, rtol=1e-6, atol=1e-12, err_msg=impl)
+
+
+def test_report_runs_quick_on_tiny_sizes(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = bench.main(["--quick", "--only", "relu", "--sizes", "100,1000", "--json", str(out)])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "8/8" in captured.err  # the progress bar, on stderr
+    table = [line for line in captured.out.splitlines() if line.startswith("| relu")]
+    assert len(table) == 8  # 2 directions x 2 dtypes x 2 sizes
+    assert "| relu | backward | float64 | 1e3 |" in captured.out
+    data = json.loads(out.read_text())
+    assert len(data["rows"]) == 8
+    row = data["rows"][0]
+    assert row["fastact_s"] > 0 and row["numpy_s"] > 0 and row["copy_fraction"] > 0
+    assert data["meta"]["numba_threads"] >= 1
+
+
+def test_report_rejects_unknown_function(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "nonesuch"])
+    assert "nonesuch" in capsys.readouterr().err
+
+
+def test_asv_suite_covers_every_function_and_form(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    suite = pytest.importorskip("benchmarks.bench_activations")
+    for act in fastact.REGISTRY.values():
+        assert bench_baselines.label(act) in suite.Elementwise.params[0] + suite.Rowwise.params[0]
+    suite._check_suite()
+    extra = dict(fastact.REGISTRY, fake=_fake())
+    monkeypatch.setattr(suite.fastact, "REGISTRY", extra)
+    with pytest.raises(ImportError, match="fake, fake_, fake_backward, fake_backward_"):
+        suite._check_suite()
+
+
+def test_asv_timed_setup_gives_in_place_forms_fresh_input(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    suite = pytest.importorskip("benchmarks.bench_activations")
+    args = ("sigmoid()", "forward_", "float64", 1_000, "fastact-cpu")
+    bench_obj = suite.Elementwise()
+    bench_obj.setup(*args)
+    first = suite._pristine[next(iter(suite._pristine))][0].copy()
+    bench_obj.time_call(*args)
+    bench_obj.setup(*args)  # what asv does before every timed call
+    np.testing.assert_array_equal(suite._pristine[next(iter(suite._pristine))][0], first)
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = [
+        {"function": f, "form": d, "size": s, "speedup_numpy": 2.0, "speedup_torch": None}
+        for f in ("relu", "softmax")
+        for d in ("forward", "backward")
+        for s in ("1e3", "1e5")
+    ]
+    path = tmp_path / "speedups.png"
+    bench.plot(rows, str(path), has_torch=True)
+    assert path.read_bytes()[:4] == b"\x89PNG"
