@@ -225,16 +225,17 @@ def _run_cuda(call, arrays, params, axis, out):
 
 
 # ------------------------------------------------------------------ the call
-_NATIVE_FLOATS = frozenset({_FLOAT32, _FLOAT64})
-
-
 def _fast(call: _Call, arrays, params):
     """The commonest call in as few steps as possible, or None to take the general path:
     elementwise, ndarrays of one native float32/float64 dtype, C-contiguous, one shape,
-    no ``out``, below the parallel threshold. Same checks, same driver as ``run``: at
+    no ``out``, one thread. Same checks, same driver and target decision as ``run``: at
     1e3 elements the Python layer costs more than the kernel."""
     x = arrays[0]
-    if type(x) is not np.ndarray or x.dtype not in _NATIVE_FLOATS:
+    if type(x) is not np.ndarray:
+        return None
+    dtype = x.dtype
+    # Native builtin dtypes are singletons: identity is the cheapest exact test.
+    if dtype is not _FLOAT32 and dtype is not _FLOAT64:
         return None
     flags = x.flags
     if (
@@ -244,19 +245,21 @@ def _fast(call: _Call, arrays, params):
         or _use_parallel(call, None, x.size)
     ):
         return None
-    if len(arrays) == 2:
-        s = arrays[1]
-        if (
-            type(s) is not np.ndarray
-            or s.dtype != x.dtype
-            or s.shape != x.shape
-            or not s.flags.c_contiguous
-            or (call.inplace and s is not x and np.may_share_memory(s, x))
-        ):
-            return None
-    kparams = tuple(x.dtype.type(v) for v in _params(call, params)) if params else ()
+    kparams = tuple(dtype.type(v) for v in _params(call, params)) if params else ()
     dest = x if call.inplace else np.empty_like(x)
-    call.driver(False)(*[a.reshape(-1) for a in arrays], dest.reshape(-1), kparams)
+    if len(arrays) == 1:
+        call.driver(False)(x.reshape(-1), dest.reshape(-1), kparams)
+        return dest
+    s = arrays[1]
+    if (
+        type(s) is not np.ndarray
+        or s.dtype is not dtype
+        or s.shape != x.shape
+        or not s.flags.c_contiguous
+        or (call.inplace and s is not x and np.may_share_memory(s, x))
+    ):
+        return None
+    call.driver(False)(x.reshape(-1), s.reshape(-1), dest.reshape(-1), kparams)
     return dest
 
 
@@ -366,7 +369,11 @@ def _binder(call: _Call):
     defaults = tuple(p.default for p in act.params) + ((-1,) if act.kind == ROWWISE else ())
     n = len(names)
 
+    plain = (defaults[:-1], defaults[-1]) if act.kind == ROWWISE else (defaults, None)
+
     def bind(args, kwargs):
+        if not args and not kwargs:
+            return plain
         if not kwargs and len(args) == n:
             values = list(args)
         else:
