@@ -7,16 +7,37 @@ this platform has no SVML, so ``math.exp`` in a loop stays a scalar libm call.
 
 float32 arguments are computed in float32 and float64 in float64; the result has the
 argument's type.
+
+How the CPU kernels stay vectorizable and exact at the edges:
+
+- no branches: every case is computed and picked with a select (``a if c else b``
+  on scalars, which LLVM turns into a vector blend); clamps are written NaN-safe,
+  ``x if not (x < c) else c``, so NaN flows through to the result;
+- range reduction is Cody-Waite with a two-part ln 2, whose high part has enough
+  trailing zeros that ``k * LN2_HI`` is exact;
+- 2**k is built from bits (`_pow2i`, `_logsplit` are LLVM IR through
+  ``numba.extending.intrinsic``), never by a libm call or an int64 round trip,
+  so the float32 kernels keep 32-bit lanes;
+- ``fastmath={"contract"}`` only (FMA, no NaN/inf assumptions): the vector loop
+  body and its scalar remainder are fused alike and give bit-identical results
+  (tests/test_elementary.py checks it); the one product that must stay rounded,
+  the Veltkamp split in erfc, goes through `_mul_exact`;
+- polynomial coefficients are minimax fits from tools/fit_elementary.py.
 """
 
 import math
+from typing import NamedTuple
 
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload, register_jitable
 
 __all__ = ["exp", "expm1", "log", "log1p", "tanh", "erf", "erfc"]
 
-_JIT = {"error_model": "numpy"}
+# error_model="numpy": no zero-division check on `/` (it blocks vectorization).
+# fastmath={"contract"} only lets LLVM fuse a*b+c into an FMA (no NaN/inf
+# assumptions); the exact splits that must not be fused use `_mul_exact`.
+_JIT = {"error_model": "numpy", "fastmath": {"contract"}}
 
 
 def exp(x):
@@ -54,20 +75,460 @@ def erfc(x):
     return math.erfc(x)
 
 
-def _cpu(stub, impl):
-    """Register ``impl`` as the CPU implementation of ``stub`` for float arguments."""
+# ---------------------------------------------------------------------------------
+# Per-precision constants. Polynomials are highest degree first (Horner order).
+
+
+class _Consts(NamedTuple):
+    """Constants of one precision (a named tuple, so compiled code can read it)."""
+
+    MANT: int  # explicit mantissa bits
+    BIAS: int
+    EMAX: int
+    SHIFTER: float  # x + SHIFTER - SHIFTER rounds x to an integer
+    MIN_NORMAL: float
+    SUB_SCALE: float  # subnormals are multiplied by SUB_SCALE = 2**SUB_BITS first
+    SUB_BITS: float
+    LN2_HI: float  # ln 2 = LN2_HI + LN2_LO; k * LN2_HI is exact for the k in use
+    LN2_LO: float
+    EXP_LO: float  # exp argument clamps: beyond them the result is 0 / inf
+    EXP_HI: float
+    EXPM1_LO: float  # below it expm1 rounds to -1
+    EXP_Q: tuple  # (e**r - 1 - r) / r**2 on |r| <= ln2 / 2
+    LOG_R: tuple  # R(z) / z with log1p(f) = 2s + s R(s**2), s = f / (2 + f)
+    TANH_POLY: float  # tanh uses its odd polynomial below this |x|
+    TANH_P: tuple  # (tanh(x) - x) / x**3 in z = x**2
+    SPLIT: float  # Veltkamp: x * SPLIT splits x into halves whose square is exact
+    ERF_SPLIT: float  # erf polynomial below this |x|, erfc formula above
+    ERFC_MAX: float  # erfc(x) rounds to 0 beyond it
+    ERF_Y: tuple  # erf(x) / x - 1 in z = x**2, |x| <= ERF_SPLIT
+    ERFC_KA: tuple  # K(x) = x erfc(x) exp(x**2) in x - 3/2 for ERF_SPLIT <= x <= 2
+    ERFC_TC: float
+    ERFC_KT: tuple  # K(x) in t - ERFC_TC, t = 2 / (2 + x), for x >= 2
+
+
+_F32 = _Consts(
+    MANT=23, BIAS=127, EMAX=127,
+    SHIFTER=1.5 * 2.0**23, MIN_NORMAL=2.0**-126, SUB_SCALE=2.0**24, SUB_BITS=24.0,
+    # LN2_HI has 9 significant bits: k * LN2_HI is exact for |k| < 2**15.
+    LN2_HI=0.693359375, LN2_LO=-2.12194440e-4,
+    EXP_LO=-110.0, EXP_HI=89.0, EXPM1_LO=-30.0,
+    EXP_Q=(0.001390128512866795, 0.008363140746951103, 0.04166685417294502,
+           0.16666577756404877, 0.5),
+    LOG_R=(0.23330993950366974, 0.2855079770088196, 0.4000012278556824,
+           0.6666666865348816),
+    TANH_POLY=0.5625,
+    TANH_P=(-0.006525734439492226, 0.021263455972075462, -0.05390177294611931,
+            0.13333073258399963, -0.3333333134651184),
+    SPLIT=4097.0, ERF_SPLIT=0.84375, ERFC_MAX=10.1,
+    ERF_Y=(9.151118865702301e-05, -0.0008303601061925292, 0.005213448312133551,
+           -0.026863809674978256, 0.11283766478300095, -0.37612637877464294,
+           0.12837916612625122),
+    ERFC_KA=(0.00016865931684151292, -0.0003453326935414225, 0.0008639920852147043,
+             -0.0023143296130001545, 0.005664056167006493, -0.012864950112998486,
+             0.026754265651106834, -0.04939636215567589, 0.0761510506272316,
+             0.48237812519073486),
+    ERFC_TC=0.3125,
+    ERFC_KT=(0.16747470200061798, 0.2523083984851837, -0.12190161645412445,
+             -0.5142468810081482, -0.583530843257904, -0.3761019706726074,
+             -0.11792836338281631, 0.5506232976913452),
+)
+
+_F64 = _Consts(
+    MANT=52, BIAS=1023, EMAX=1023,
+    SHIFTER=1.5 * 2.0**52, MIN_NORMAL=2.0**-1022, SUB_SCALE=2.0**54, SUB_BITS=54.0,
+    # fdlibm's split: LN2_HI has 32 trailing zero bits.
+    LN2_HI=6.93147180369123816490e-01, LN2_LO=1.90821492927058770002e-10,
+    EXP_LO=-750.0, EXP_HI=710.0, EXPM1_LO=-60.0,
+    EXP_Q=(2.0889373772637928e-09, 2.5105173599777552e-08, 2.7557349619570834e-07,
+           2.7557255514295505e-06, 2.480158724574284e-05, 0.00019841269874720753,
+           0.0013888888888917957, 0.008333333333326167, 0.041666666666666616,
+           0.1666666666666667, 0.5),
+    LOG_R=(0.146168757171551, 0.15331684003514184, 0.1818289036928273,
+           0.22222211115827203, 0.28571428626106166, 0.3999999999989918,
+           0.666666666666667),
+    TANH_POLY=0.5625,
+    TANH_P=(-2.0027238711585566e-05, 8.426601213449519e-05, -0.00023410610154200743,
+            0.0005887539096795137, -0.0014556240221721979, 0.0035921055383796785,
+            -0.008863234022060589, 0.02186948847698851, -0.053968253967060044,
+            0.13333333333332392, -0.3333333333333333),
+    SPLIT=134217729.0, ERF_SPLIT=0.84375, ERFC_MAX=27.3,
+    ERF_Y=(-8.66903357545474e-10, 1.411647096749121e-08, -1.6286645805213429e-07,
+           1.6456176928413377e-06, -1.4925347807210331e-05, 0.0001205532236486523,
+           -0.0008548326768541106, 0.005223977621363385, -0.026866170644718544,
+           0.11283791670952725, -0.37612638903183687, 0.12837916709551256),
+    ERFC_KA=(1.2376457094662911e-08, -2.7776650029475326e-08, 9.386149629571275e-08,
+             -3.457509599509431e-07, 1.174818472979399e-06, -3.873933587028924e-06,
+             1.240138302270484e-05, -3.836260642438782e-05, 0.00011432161812904574,
+             -0.000326965129772949, 0.0008932397731605479, -0.0023167552338419113,
+             0.0056584046312614655, -0.012864893869915293, 0.026754681906130187,
+             -0.04939635794934456, 0.07615103985547741, 0.48237812468147623),
+    ERFC_TC=0.28125,
+    ERFC_KT=(-0.44086081961688117, -0.40116308347499396, 0.507576427691428,
+             0.2413231890000377, -0.4048319866033696, -0.10637753199889152,
+             0.3134745503278311, 0.0653910633962342, -0.2639865092721192,
+             -0.09268361573044366, 0.24236195048257805, 0.20923354309164985,
+             -0.16734746717726304, -0.4915084441238594, -0.5205784962772633,
+             -0.32436943924995554, -0.09606942215900556, 0.5539585811602512),
+)
+
+
+_CONSTS = {32: _F32, 64: _F64}
+_LOG2E = 1.4426950408889634
+
+
+# ---------------------------------------------------------------------------------
+# Bit-level helpers, emitted as LLVM IR at the argument's own width.
+
+
+def _int_of(fty):
+    return ir.IntType(fty.bitwidth)
+
+
+@intrinsic
+def _inline_me(typingctx):
+    """Mark the calling function ``alwaysinline`` for LLVM; emits no code.
+
+    The kernels are compiled as separate functions (so their ``error_model`` holds
+    whatever the caller uses) and must be inlined into the caller's loop for it to
+    vectorize. LLVM's cost model declines the larger ones (tanh, erf), so every
+    kernel and helper asks for it explicitly.
+    """
+
+    def codegen(context, builder, sig, args):
+        builder.function.attributes.add("alwaysinline")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@intrinsic
+def _mul_exact(typingctx, a, b):
+    """a * b as a plain IEEE multiply that LLVM may not fuse into an FMA."""
+    if not (isinstance(a, types.Float) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def _pow2i(typingctx, k):
+    """2.0**k for an integral float ``k`` with 1 - BIAS <= k <= EMAX.
+
+    Adding the 1.5 * 2**MANT shifter leaves k as a two's-complement integer in
+    the low mantissa bits; adding the bias and shifting it into the exponent field
+    drops the shifter's own bits. No fptosi, so a NaN k gives garbage, not poison.
+    """
+    if not isinstance(k, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        c = _CONSTS[k.bitwidth]
+        fty = args[0].type
+        ity = _int_of(k)
+        t = builder.fadd(args[0], ir.Constant(fty, c.SHIFTER))
+        i = builder.add(builder.bitcast(t, ity), ir.Constant(ity, c.BIAS))
+        return builder.bitcast(builder.shl(i, ir.Constant(ity, c.MANT)), fty)
+
+    return k(k), codegen
+
+
+@intrinsic
+def _logsplit(typingctx, x):
+    """(m, e) with x = m * 2**e, sqrt(1/2) <= m < sqrt(2), for positive normal x.
+
+    Integer form of frexp (as in musl's log): offsetting the bits by
+    bits(1) - bits(sqrt(1/2)) moves the exponent boundary to sqrt(2).
+    """
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        c = _CONSTS[x.bitwidth]
+        fty = args[0].type
+        ity = _int_of(x)
+        one = c.BIAS << c.MANT
+        # bits of sqrt(1/2), rounded: the lower bound of m
+        lo = 0x3F3504F3 if x.bitwidth == 32 else 0x3FE6A09E667F3BCD
+        i = builder.add(builder.bitcast(args[0], ity), ir.Constant(ity, one - lo))
+        e = builder.sub(builder.ashr(i, ir.Constant(ity, c.MANT)), ir.Constant(ity, c.BIAS))
+        mbits = builder.add(builder.and_(i, ir.Constant(ity, (1 << c.MANT) - 1)),
+                            ir.Constant(ity, lo))
+        m = builder.bitcast(mbits, fty)
+        return context.make_tuple(builder, sig.return_type, [m, builder.sitofp(e, fty)])
+
+    return types.UniTuple(x, 2)(x), codegen
+
+
+# ---------------------------------------------------------------------------------
+# Kernels. Each factory returns the implementation for one precision; the
+# constants it closes over are frozen into the compiled code.
+
+
+def _horner(x, coeffs):
+    """Polynomial with coefficients ``coeffs`` (highest degree first) at x, in x's type."""
+    T = type(x)
+    acc = T(coeffs[0])
+    for cf in coeffs[1:]:
+        acc = acc * x + T(cf)
+    return acc
+
+
+@overload(_horner, jit_options=_JIT)
+def _horner_ov(x, coeffs):
+    # Unrolled at typing time (one instantiation per tuple length, constant
+    # indices): a loop over the tuple would index it at run time, which lowers to a
+    # switch that blocks vectorization once LLVM stops fully unrolling (~20 terms).
+    if coeffs.count == 1:
+
+        def impl(x, coeffs):
+            _inline_me()
+            return type(x)(coeffs[0])
+
+    else:
+
+        def impl(x, coeffs):
+            _inline_me()
+            return _horner(x, coeffs[:-1]) * x + type(x)(coeffs[-1])
+
+    return impl
+
+
+def _make_ldexp(c):
+    @register_jitable
+    def ldexp(p, k):
+        """p * 2**k for integral float k up to twice the exponent range.
+
+        Two half-size scalings: the first is exact while p * 2**k1 is normal, so a
+        subnormal result is rounded once.
+        """
+        _inline_me()
+        T = type(p)
+        k1 = (k * T(0.5) + T(c.SHIFTER)) - T(c.SHIFTER)
+        return p * _pow2i(k1) * _pow2i(k - k1)
+
+    return ldexp
+
+
+def _make_reduce(c):
+    @register_jitable
+    def reduce(hi, lo):
+        """(k, r) with hi + lo = k ln2 + r, k integral, |r| <~ ln2 / 2.
+
+        ``hi - k * LN2_HI`` is exact (k * LN2_HI is, and the two are close), so a
+        two-part argument keeps the bits of ``lo`` that ``hi + lo`` would round off.
+        """
+        _inline_me()
+        T = type(hi)
+        k = ((hi + lo) * T(_LOG2E) + T(c.SHIFTER)) - T(c.SHIFTER)
+        r = ((hi - k * T(c.LN2_HI)) + lo) - k * T(c.LN2_LO)
+        return k, r
+
+    return reduce
+
+
+def _make_exp_parts(c):
+    reduce = _make_reduce(c)
+
+    @register_jitable
+    def exp_parts(hi, lo):
+        """(q, k) with exp(hi + lo) = (1 + q) * 2**k, |q| <~ 0.41.
+
+        Returning q rather than 1 + q lets a caller multiplying the result by F
+        form F + F q with one rounding.
+        """
+        _inline_me()
+        k, r = reduce(hi, lo)
+        return r + r * (r * _horner(r, c.EXP_Q)), k
+
+    return exp_parts
+
+
+def _make_exp(c):
+    exp_parts = _make_exp_parts(c)
+    ldexp = _make_ldexp(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        xc = x if not (x < T(c.EXP_LO)) else T(c.EXP_LO)
+        xc = xc if not (xc > T(c.EXP_HI)) else T(c.EXP_HI)
+        q, k = exp_parts(xc, T(0))
+        return ldexp(T(1) + q, k)
+
+    return impl
+
+
+def _make_expm1(c):
+    reduce = _make_reduce(c)
+    ldexp = _make_ldexp(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        xc = x if not (x < T(c.EXPM1_LO)) else T(c.EXPM1_LO)
+        xc = xc if not (xc > T(c.EXP_HI)) else T(c.EXP_HI)
+        k, r = reduce(xc, T(0))
+        p = r + r * (r * _horner(r, c.EXP_Q))  # expm1(r)
+        # expm1(x) = 2**k p + (2**k - 1): exact scaling and, for small k, an exact
+        # 2**k - 1, so no cancellation; only k = EMAX + 1 needs the split scaling.
+        s = _pow2i(k)  # inf for k = EMAX + 1, and that lane takes the other arm
+        y = s * p + (s - T(1)) if k <= T(c.EMAX) else ldexp(p + T(1), k) - T(1)
+        return y if not (x == T(0)) else x  # keep the sign of zero
+
+    return impl
+
+
+def _make_log_core(c):
+    @register_jitable
+    def log_core(u, corr):
+        """log(u) + corr for finite u > 0 (fdlibm's formula, branch-free)."""
+        _inline_me()
+        T = type(u)
+        tiny = u < T(c.MIN_NORMAL)
+        us = u * T(c.SUB_SCALE) if tiny else u
+        m, e = _logsplit(us)
+        e = e - T(c.SUB_BITS) if tiny else e
+        f = m - T(1)
+        s = f / (T(2) + f)
+        z = s * s
+        R = z * _horner(z, c.LOG_R)
+        hfsq = T(0.5) * f * f
+        return e * T(c.LN2_HI) - ((hfsq - (s * (hfsq + R) + (e * T(c.LN2_LO) + corr))) - f)
+
+    return log_core
+
+
+def _make_log(c):
+    log_core = _make_log_core(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        y = log_core(x, T(0))
+        y = y if x < T(math.inf) else x  # +inf -> inf, NaN -> NaN
+        y = y if not (x == T(0)) else T(-math.inf)
+        return y if not (x < T(0)) else T(math.nan)
+
+    return impl
+
+
+def _make_log1p(c):
+    log_core = _make_log_core(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        u = T(1) + x
+        # The rounding error of 1 + x, exactly (u - 1 is exact for u >= 1/2, and
+        # for u < 1/2 the sum itself is exact), relative to u.
+        corr = (x - (u - T(1))) / u
+        y = log_core(u, corr)
+        y = y if u < T(math.inf) else u  # +inf -> inf, NaN -> NaN
+        y = y if not (u == T(0)) else T(-math.inf)
+        y = y if not (u < T(0)) else T(math.nan)
+        return y if not (x == T(0)) else x  # keep the sign of zero
+
+    return impl
+
+
+def _make_tanh(c):
+    exp_k = register_jitable(_make_exp(c))
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        ax = abs(x)
+        z = x * x
+        small = x + x * (z * _horner(z, c.TANH_P))
+        # tanh|x| = 1 - 2e / (1 + e), e = exp(-2|x|) <= 0.33: no overflow, and the
+        # error of e is damped (d tanh / de = -2 / (1 + e)**2, times e).
+        e = exp_k(T(-2) * ax)
+        large = T(1) - (e + e) / (T(1) + e)
+        y = small if ax < T(c.TANH_POLY) else large
+        return math.copysign(y, x)
+
+    return impl
+
+
+def _make_erfc_large(c):
+    exp_parts = _make_exp_parts(c)
+    ldexp = _make_ldexp(c)
+
+    @register_jitable
+    def erfc_large(ax):
+        """erfc(ax) for ax >= ERF_SPLIT, as exp(-ax**2) K(ax) / ax.
+
+        K is nearly flat (0.43 .. 0.56): a polynomial in the exact ax - 3/2 up to
+        2, where K is steepest, and in t = 2 / (2 + ax) beyond, where the rounding
+        of t barely moves K. The only division is by the exact ax. ax**2 is split
+        exactly (Veltkamp) into h + l and exp takes -h, -l as a two-part argument:
+        rounding ax**2 would cost ax**2 * eps relative, 50 ULP at ax = 10.
+        """
+        _inline_me()
+        T = type(ax)
+        a = ax if not (ax > T(c.ERFC_MAX)) else T(c.ERFC_MAX)
+        v = _mul_exact(a, T(c.SPLIT))
+        ah = v - (v - a)
+        al = a - ah
+        q, k = exp_parts(-(ah * ah), -(al * (ah + a)))
+        near = _horner(a - T(1.5), c.ERFC_KA)
+        far = _horner(T(2) / (T(2) + a) - T(c.ERFC_TC), c.ERFC_KT)
+        kx = near if a < T(2) else far
+        return ldexp((kx + kx * q) / a, k)
+
+    return erfc_large
+
+
+def _make_erf(c):
+    erfc_large = _make_erfc_large(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        ax = abs(x)
+        small = x + x * _horner(x * x, c.ERF_Y)
+        large = T(1) - erfc_large(ax)
+        y = small if ax < T(c.ERF_SPLIT) else large
+        return math.copysign(y, x)
+
+    return impl
+
+
+def _make_erfc(c):
+    erfc_large = _make_erfc_large(c)
+
+    def impl(x):
+        _inline_me()
+        T = type(x)
+        ax = abs(x)
+        w = x * _horner(x * x, c.ERF_Y)  # erf(x) = x + w
+        # On [1/4, ERF_SPLIT), x - 1/2 is exact, so only w's rounding reaches the result.
+        small = T(1) - (x + w) if x < T(0.25) else T(0.5) - ((x - T(0.5)) + w)
+        e = erfc_large(ax)
+        large = e if x > T(0) else T(2) - e
+        return small if ax < T(c.ERF_SPLIT) else large
+
+    return impl
+
+
+def _cpu(stub, make):
+    """Register the CPU implementation of ``stub``; ``make(consts)`` builds it per width."""
+    impls = {bits: make(c) for bits, c in _CONSTS.items()}
 
     @overload(stub, target="cpu", jit_options=_JIT)
     def _ov(x):
-        if isinstance(x, types.Float):
-            return impl
+        if isinstance(x, types.Float) and x.bitwidth in impls:
+            return impls[x.bitwidth]
 
 
-# Placeholder CPU implementations: scalar libm calls (correct, not vectorizable).
-_cpu(exp, lambda x: math.exp(x))
-_cpu(expm1, lambda x: math.expm1(x))
-_cpu(log, lambda x: math.log(x))
-_cpu(log1p, lambda x: math.log1p(x))
-_cpu(tanh, lambda x: math.tanh(x))
-_cpu(erf, lambda x: math.erf(x))
-_cpu(erfc, lambda x: math.erfc(x))
+_cpu(exp, _make_exp)
+_cpu(expm1, _make_expm1)
+_cpu(log, _make_log)
+_cpu(log1p, _make_log1p)
+_cpu(tanh, _make_tanh)
+_cpu(erf, _make_erf)
+_cpu(erfc, _make_erfc)

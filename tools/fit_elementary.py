@@ -77,6 +77,24 @@ def _p_tanh(z):
     return (mp.tanh(x) - x) / x**3
 
 
+def _y_erf(z):
+    """erf(x) / x - 1 as a function of z = x^2: erf(x) = x + x y(z)."""
+    if z == 0:
+        return 2 / mp.sqrt(mp.pi) - 1
+    x = mp.sqrt(z)
+    return mp.erf(x) / x - 1
+
+
+def _k_erfc(x):
+    """x erfc(x) exp(x^2): entire, nearly flat (0.43 .. 1/sqrt(pi) for x >= 0.84)."""
+    return x * mp.erfc(x) * mp.exp(x * x)
+
+
+ERF_SPLIT = mp.mpf(0.84375)  # erf polynomial below, erfc formula above
+ERFC_MAX = {"float32": mp.mpf(10.1), "float64": mp.mpf(27.3)}  # erfc underflows to 0
+ERFC_TC = {"float32": 0.3125, "float64": 0.28125}  # about the centre of the t interval
+
+
 def main():
     h = LN2 / 2
     for deg, dt in ((4, "float32"), (10, "float64")):
@@ -86,10 +104,24 @@ def main():
     for deg, dt in ((3, "float32"), (6, "float64")):
         c, e = remez(_r_log, 0, zmax, deg)
         show(f"LOG_R{deg}", c, e, (dt,))
-    for deg, dt in ((4, "float32"), (9, "float64")):
+    for deg, dt in ((4, "float32"), (10, "float64")):
         c, e = remez(_p_tanh, 0, mp.mpf(0.5625) ** 2, deg)
         show(f"TANH_P{deg}", c, e, (dt,))
-
+    for deg, dt in ((6, "float32"), (11, "float64")):
+        c, e = remez(_y_erf, 0, ERF_SPLIT**2, deg)
+        show(f"ERF_Y{deg}", c, e, (dt,))
+    for deg, dt in ((9, "float32"), (17, "float64")):
+        # x in [ERF_SPLIT, 2] as s = x - 3/2 (exact): no rounded variable near 1,
+        # where K is steepest.
+        c, e = remez(lambda s: _k_erfc(s + 1.5), ERF_SPLIT - 1.5, 0.5, deg)
+        show(f"ERFC_KA{deg}", c, e, (dt,))
+    for deg, dt in ((7, "float32"), (17, "float64")):
+        # x >= 2 as u = t - tc, t = 2 / (2 + x) in [2 / (2 + ERFC_MAX), 1/2]: small
+        # coefficients, so Horner does not cancel.
+        tc = ERFC_TC[dt]
+        c, e = remez(lambda u, tc=tc: _k_erfc(2 / (u + tc) - 2),
+                     2 / (2 + ERFC_MAX[dt]) - tc, mp.mpf(0.5) - tc, deg)
+        show(f"ERFC_KT{deg}", c, e, (dt,))
 
 if __name__ == "__main__":
     main()
