@@ -16,6 +16,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from . import elementary as em
+from .codegen import inline_here
 from .registry import ELEMENTWISE, ROWWISE, Activation, Param, register
 
 # Every kernel is a generic Numba function: callable from Python, inlined into @njit
@@ -172,7 +173,7 @@ def _exp_diff(a, shift):
 def _row_max(x):
     m = x[0]
     for i in range(1, x.size):
-        m = x[i] if x[i] > m else m
+        m = em.maximum(m, x[i])
     return m
 
 
@@ -209,6 +210,7 @@ def softmax_row(x, out):
 
     A row holding NaN, +inf or only -inf becomes NaN through the sum, as in PyTorch.
     """
+    inline_here()  # into the drivers' loop over rows: no call per row
     n = x.size
     if n == 0:
         return
@@ -237,6 +239,7 @@ def softmax_row_backward(grad, y, out):
     grad - sum(grad * y) cancels, so the error is bounded by sum(|grad * y|), not by the
     result; a reordered (vectorized) float64 sum keeps it far below that bound.
     """
+    inline_here()
     dot = 0.0
     for i in range(y.size):
         dot = _add(dot, float(grad[i]) * float(y[i]))

@@ -8,6 +8,7 @@ import functools
 import math
 
 import mpmath
+import numba
 import numpy as np
 import pytest
 import scipy.special
@@ -23,12 +24,22 @@ MAX_ULP = 4.0
 
 # float64 references for the float32 checks (a few float64 ULP = ~2**-29 float32 ULP).
 REF64 = {
-    "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
-    "tanh": np.tanh, "erf": scipy.special.erf, "erfc": scipy.special.erfc,
+    "exp": np.exp,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log1p": np.log1p,
+    "tanh": np.tanh,
+    "erf": scipy.special.erf,
+    "erfc": scipy.special.erfc,
 }
 MPREF = {
-    "exp": mpmath.exp, "expm1": mpmath.expm1, "log": mpmath.log,
-    "log1p": mpmath.log1p, "tanh": mpmath.tanh, "erf": mpmath.erf, "erfc": mpmath.erfc,
+    "exp": mpmath.exp,
+    "expm1": mpmath.expm1,
+    "log": mpmath.log,
+    "log1p": mpmath.log1p,
+    "tanh": mpmath.tanh,
+    "erf": mpmath.erf,
+    "erfc": mpmath.erfc,
 }
 
 
@@ -68,8 +79,12 @@ def ulp_error(got, ref, dtype):
 def f32_sample():
     rng = np.random.default_rng(1)
     mags = np.exp2(rng.uniform(-149, 128, 60_000)) * rng.choice([-1, 1], 60_000)
-    parts = [mags, rng.uniform(-110, 95, 40_000), rng.uniform(-12, 12, 40_000),
-             rng.uniform(-1.2, 1.2, 20_000)]
+    parts = [
+        mags,
+        rng.uniform(-110, 95, 40_000),
+        rng.uniform(-12, 12, 40_000),
+        rng.uniform(-1.2, 1.2, 20_000),
+    ]
     with np.errstate(over="ignore"):
         return np.concatenate(parts).astype(np.float32)
 
@@ -90,8 +105,14 @@ def f64_sample(name, n=1500):
     rng = np.random.default_rng(2)
     lo = {"log": 0.0, "log1p": -1.0}.get(name, -760.0)
     mags = np.exp2(rng.uniform(-1074, 1024, n)) * rng.choice([-1, 1], n)
-    x = np.concatenate([mags, rng.uniform(max(lo, -760), 760, n // 2),
-                        rng.uniform(max(lo, -8), 8, n), rng.uniform(max(lo, -1), 1, n // 2)])
+    x = np.concatenate(
+        [
+            mags,
+            rng.uniform(max(lo, -760), 760, n // 2),
+            rng.uniform(max(lo, -8), 8, n),
+            rng.uniform(max(lo, -1), 1, n // 2),
+        ]
+    )
     # mpmath is slow (and pointless) where the result saturates.
     return x[(x > lo) & (np.abs(x) < {"erf": 7, "erfc": 30}.get(name, 1e300))]
 
@@ -117,20 +138,53 @@ def test_float64_ulp_against_mpmath(name):
 
 INF, NAN = math.inf, math.nan
 SPECIALS = [
-    ("exp", NAN, NAN), ("exp", INF, INF), ("exp", -INF, 0.0), ("exp", 0.0, 1.0),
-    ("exp", -0.0, 1.0), ("exp", 1000.0, INF), ("exp", -1000.0, 0.0),
-    ("expm1", NAN, NAN), ("expm1", INF, INF), ("expm1", -INF, -1.0), ("expm1", 0.0, 0.0),
-    ("expm1", -0.0, -0.0), ("expm1", 1000.0, INF), ("expm1", -1000.0, -1.0),
-    ("log", NAN, NAN), ("log", INF, INF), ("log", -INF, NAN), ("log", 0.0, -INF),
-    ("log", -0.0, -INF), ("log", -1.0, NAN), ("log", 1.0, 0.0),
-    ("log1p", NAN, NAN), ("log1p", INF, INF), ("log1p", -INF, NAN), ("log1p", -1.0, -INF),
-    ("log1p", -2.0, NAN), ("log1p", 0.0, 0.0), ("log1p", -0.0, -0.0),
-    ("tanh", NAN, NAN), ("tanh", INF, 1.0), ("tanh", -INF, -1.0), ("tanh", 0.0, 0.0),
-    ("tanh", -0.0, -0.0), ("tanh", 50.0, 1.0), ("tanh", -50.0, -1.0),
-    ("erf", NAN, NAN), ("erf", INF, 1.0), ("erf", -INF, -1.0), ("erf", 0.0, 0.0),
-    ("erf", -0.0, -0.0), ("erf", 10.0, 1.0),
-    ("erfc", NAN, NAN), ("erfc", INF, 0.0), ("erfc", -INF, 2.0), ("erfc", 0.0, 1.0),
-    ("erfc", 30.0, 0.0), ("erfc", -30.0, 2.0),
+    ("exp", NAN, NAN),
+    ("exp", INF, INF),
+    ("exp", -INF, 0.0),
+    ("exp", 0.0, 1.0),
+    ("exp", -0.0, 1.0),
+    ("exp", 1000.0, INF),
+    ("exp", -1000.0, 0.0),
+    ("expm1", NAN, NAN),
+    ("expm1", INF, INF),
+    ("expm1", -INF, -1.0),
+    ("expm1", 0.0, 0.0),
+    ("expm1", -0.0, -0.0),
+    ("expm1", 1000.0, INF),
+    ("expm1", -1000.0, -1.0),
+    ("log", NAN, NAN),
+    ("log", INF, INF),
+    ("log", -INF, NAN),
+    ("log", 0.0, -INF),
+    ("log", -0.0, -INF),
+    ("log", -1.0, NAN),
+    ("log", 1.0, 0.0),
+    ("log1p", NAN, NAN),
+    ("log1p", INF, INF),
+    ("log1p", -INF, NAN),
+    ("log1p", -1.0, -INF),
+    ("log1p", -2.0, NAN),
+    ("log1p", 0.0, 0.0),
+    ("log1p", -0.0, -0.0),
+    ("tanh", NAN, NAN),
+    ("tanh", INF, 1.0),
+    ("tanh", -INF, -1.0),
+    ("tanh", 0.0, 0.0),
+    ("tanh", -0.0, -0.0),
+    ("tanh", 50.0, 1.0),
+    ("tanh", -50.0, -1.0),
+    ("erf", NAN, NAN),
+    ("erf", INF, 1.0),
+    ("erf", -INF, -1.0),
+    ("erf", 0.0, 0.0),
+    ("erf", -0.0, -0.0),
+    ("erf", 10.0, 1.0),
+    ("erfc", NAN, NAN),
+    ("erfc", INF, 0.0),
+    ("erfc", -INF, 2.0),
+    ("erfc", 0.0, 1.0),
+    ("erfc", 30.0, 0.0),
+    ("erfc", -30.0, 2.0),
 ]
 
 
@@ -173,10 +227,29 @@ def hostile(dtype, n=1000, seed=3):
     """Values across the whole range plus every special, in random order."""
     rng = np.random.default_rng(seed)
     fi = np.finfo(dtype)
-    bits = rng.integers(0, 2 ** fi.bits, n - 16, dtype=np.uint64)
+    bits = rng.integers(0, 2**fi.bits, n - 16, dtype=np.uint64)
     x = bits.astype(np.uint32 if fi.bits == 32 else np.uint64).view(dtype)
-    specials = np.array([0.0, -0.0, INF, -INF, NAN, 1.0, -1.0, 0.5, -0.5, 2.0, 20.0,
-                         -20.0, 100.0, -100.0, fi.max, fi.smallest_subnormal], dtype)
+    specials = np.array(
+        [
+            0.0,
+            -0.0,
+            INF,
+            -INF,
+            NAN,
+            1.0,
+            -1.0,
+            0.5,
+            -0.5,
+            2.0,
+            20.0,
+            -20.0,
+            100.0,
+            -100.0,
+            fi.max,
+            fi.smallest_subnormal,
+        ],
+        dtype,
+    )
     x = np.concatenate([x, specials])
     rng.shuffle(x)
     return x
@@ -194,8 +267,9 @@ def test_vector_body_matches_scalar_remainder(name, dtype):
     np.testing.assert_array_equal(nan, np.isnan(one_by_one))
     # Bit-identical, signed zeros included; NaN payloads may differ (x86 keeps the
     # first operand's NaN, and vector code may commute operands).
-    np.testing.assert_array_equal(whole[~nan].view(f"u{x.itemsize}"),
-                                  one_by_one[~nan].view(f"u{x.itemsize}"))
+    np.testing.assert_array_equal(
+        whole[~nan].view(f"u{x.itemsize}"), one_by_one[~nan].view(f"u{x.itemsize}")
+    )
 
 
 def test_callable_from_user_njit_with_default_error_model():
@@ -207,8 +281,11 @@ def test_callable_from_user_njit_with_default_error_model():
 
     for v in (0.3, -0.7, 5.0):
         for dt in DTYPES:
-            expected = kernel("tanh")(np.array([v], dt)) + kernel("exp")(np.array([v], dt)) \
+            expected = (
+                kernel("tanh")(np.array([v], dt))
+                + kernel("exp")(np.array([v], dt))
                 + kernel("log1p")(np.array([v], dt))
+            )
             assert user(dt(v)) == expected[0]
     assert {str(sig.return_type) for sig in user.nopython_signatures} == {"float32", "float64"}
 
@@ -226,3 +303,33 @@ def test_float32_property(name, v):
     with np.errstate(all="ignore"):
         ref = REF64[name](x.astype(np.float64))
     assert ulp_error(got, ref, np.float32)[0] <= MAX_ULP
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_maximum_propagates_nan_and_reduces_like_numpy(dtype):
+    @numba.njit(error_model="numpy")
+    def pairwise(a, b, out):
+        for i in range(a.size):
+            out[i] = elementary.maximum(a[i], b[i])
+
+    @numba.njit(error_model="numpy")
+    def reduce(a):
+        m = a[0]
+        for i in range(1, a.size):
+            m = elementary.maximum(m, a[i])
+        return m
+
+    v = np.array([np.nan, 1.0, -np.inf, np.inf, 0.0, -0.0, 3.0], dtype)
+    a, b = np.repeat(v, v.size), np.tile(v, v.size)
+    out = np.empty_like(a)
+    pairwise(a, b, out)
+    want = np.maximum(a, b)  # NaN-propagating, as IEEE maximum
+    assert np.array_equal(out, want, equal_nan=True)
+    assert np.array_equal(
+        out, [elementary.maximum(x, y) for x, y in zip(a, b, strict=True)], equal_nan=True
+    )  # the Python path agrees
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(1001).astype(dtype)
+    assert reduce(x) == x.max()
+    x[517] = np.nan
+    assert np.isnan(reduce(x))

@@ -13,37 +13,45 @@ globals into the cache key, so the qualname also carries a hash of the source fi
 that kernels depend on: editing the math invalidates every cached driver.
 """
 
-import hashlib
 import threading
 import types
-from functools import cache
-from pathlib import Path
 
 from numba import njit, prange
 
+from ..codegen import prefer_wide_vectors
 from ..registry import ELEMENTWISE, ROWWISE
+from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
 _forward = _backward = None
 
 
+# prefer_wide_vectors() sits inside the loop bodies: with parallel=True Numba outlines
+# the body into its own function, and the attribute must be on the function that holds
+# the loop (it emits no code).
+
+
 def map_forward(x, out, params):
     for i in prange(x.size):
+        prefer_wide_vectors()
         out[i] = _forward(x[i], *params)
 
 
 def map_backward(grad, saved, out, params):
     for i in prange(grad.size):
+        prefer_wide_vectors()
         out[i] = _backward(grad[i], saved[i], *params)
 
 
 def rows_forward(x, out, params):
     for r in prange(x.shape[0]):
+        prefer_wide_vectors()
         _forward(x[r], out[r], *params)
 
 
 def rows_backward(grad, saved, out, params):
     for r in prange(grad.shape[0]):
+        prefer_wide_vectors()
         _backward(grad[r], saved[r], out[r], *params)
 
 
@@ -54,16 +62,8 @@ _TEMPLATES = {
     (ROWWISE, "backward"): rows_backward,
 }
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-_KERNEL_SOURCES = ("kernels.py", "elementary.py", "drivers/cpu.py")
-
-
-@cache
-def _fingerprint() -> str:
-    h = hashlib.sha256()
-    for name in _KERNEL_SOURCES:
-        h.update((_PACKAGE / name).read_bytes())
-    return h.hexdigest()[:16]
+# Sources the compiled kernels depend on (see source_fingerprint).
+_KERNEL_SOURCES = ("kernels.py", "elementary.py", "codegen.py", "drivers/cpu.py")
 
 
 _lock = threading.Lock()
@@ -93,5 +93,5 @@ def _build(activation, direction, parallel):
     fn = types.FunctionType(
         template.__code__, dict(template.__globals__, _forward=kernel, _backward=kernel), name
     )
-    fn.__qualname__ = f"{name}__{_fingerprint()}"
+    fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)

@@ -19,15 +19,14 @@ Why templates re-bound per activation rather than closures: see ``drivers/cpu.py
 (closures over dispatchers never hit the disk cache).
 """
 
-import hashlib
 import math
 import threading
 import types
-from functools import cache
-from pathlib import Path
 
 from numba import cuda
 from numba.cuda import config, float64
+
+from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
 _forward = _backward = _T = None
@@ -325,16 +324,14 @@ TEMPLATES = {
     "rows_backward_block": rows_backward_block,
 }
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-_KERNEL_SOURCES = ("kernels.py", "elementary.py", "drivers/cuda_kernels.py", "drivers/cuda_math.py")
-
-
-@cache
-def _fingerprint() -> str:
-    h = hashlib.sha256()
-    for name in _KERNEL_SOURCES:
-        h.update((_PACKAGE / name).read_bytes())
-    return h.hexdigest()[:16]
+# Sources the compiled kernels depend on (see source_fingerprint).
+_KERNEL_SOURCES = (
+    "kernels.py",
+    "elementary.py",
+    "codegen.py",
+    "drivers/cuda_kernels.py",
+    "drivers/cuda_math.py",
+)
 
 
 _lock = threading.Lock()
@@ -360,7 +357,7 @@ def compiled(template: str, tag: str, compute, **bind):
 
 def _rebind(fn, glb, name):
     new = types.FunctionType(fn.__code__, glb, name)
-    new.__qualname__ = f"{name}__{_fingerprint()}"
+    new.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return new
 
 

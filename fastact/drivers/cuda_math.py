@@ -47,6 +47,10 @@ def _erfc(x):
     return math.erfc(x)
 
 
+def _maximum(a, b):
+    return a if (a > b or a != a) else b
+
+
 _IMPLS = {
     em.exp: _exp,
     em.expm1: _expm1,
@@ -55,6 +59,7 @@ _IMPLS = {
     em.tanh: _tanh,
     em.erf: _erf,
     em.erfc: _erfc,
+    em.maximum: _maximum,
 }
 
 _lock = threading.Lock()
@@ -81,6 +86,15 @@ def register():
 
 
 def _typer(types, impl):
+    # Numba matches an overload's typer to the call by its parameters: one per arity.
+    if impl.__code__.co_argcount == 2:
+
+        def typer2(a, b):
+            if isinstance(a, types.Float) and a == b:
+                return impl
+
+        return typer2
+
     def typer(x):
         if isinstance(x, types.Float):
             return impl
