@@ -225,11 +225,12 @@ def _run_cuda(call, arrays, params, axis, out):
 
 
 # ------------------------------------------------------------------ the call
-def _fast(call: _Call, arrays, params):
+def _fast(call: _Call, arrays, params, out):
     """The commonest call in as few steps as possible, or None to take the general path:
     elementwise, ndarrays of one native float32/float64 dtype, C-contiguous, one shape,
-    no ``out``, one thread. Same checks, same driver and target decision as ``run``: at
-    1e3 elements the Python layer costs more than the kernel."""
+    ``out`` absent or of the same kind and not partly overlapping, one thread. Same
+    checks, same driver and target decision as ``run``: at 1e3 elements the Python
+    layer costs more than the kernel."""
     x = arrays[0]
     if type(x) is not np.ndarray:
         return None
@@ -245,28 +246,41 @@ def _fast(call: _Call, arrays, params):
         or _use_parallel(call, None, x.size)
     ):
         return None
+    if len(arrays) == 2:
+        s = arrays[1]
+        if (
+            type(s) is not np.ndarray
+            or s.dtype is not dtype
+            or s.shape != x.shape
+            or not s.flags.c_contiguous
+            or (call.inplace and s is not x and np.may_share_memory(s, x))
+        ):
+            return None
+    if out is None:
+        dest = x if call.inplace else np.empty_like(x)
+    else:
+        if (
+            type(out) is not np.ndarray
+            or out.dtype is not dtype
+            or out.shape != x.shape
+            or not out.flags.c_contiguous
+            or not out.flags.writeable
+        ):
+            return None
+        for a in arrays:
+            if a is not out and np.may_share_memory(a, out):
+                return None
+        dest = out
     kparams = tuple(dtype.type(v) for v in _params(call, params)) if params else ()
-    dest = x if call.inplace else np.empty_like(x)
-    if len(arrays) == 1:
-        call.driver(False)(x.reshape(-1), dest.reshape(-1), kparams)
-        return dest
-    s = arrays[1]
-    if (
-        type(s) is not np.ndarray
-        or s.dtype is not dtype
-        or s.shape != x.shape
-        or not s.flags.c_contiguous
-        or (call.inplace and s is not x and np.may_share_memory(s, x))
-    ):
-        return None
-    call.driver(False)(x.reshape(-1), s.reshape(-1), dest.reshape(-1), kparams)
+    flat = [a.reshape(-1) for a in arrays]
+    call.driver(False)(*flat, dest.reshape(-1), kparams)
     return dest
 
 
 def run(call: _Call, arrays, params, axis, out, target):
     """Validate, normalise and compute one public call."""
-    if out is None and target is None and not call.rowwise:
-        done = _fast(call, arrays, params)
+    if target is None and not call.rowwise:
+        done = _fast(call, arrays, params, out)
         if done is not None:
             return done
     if target is not None and target not in TARGETS:
