@@ -1,18 +1,20 @@
 """Sizes above which ``target=None`` runs a function on all Numba threads.
 
-Measured on a 2-core AVX-512 machine (see README, "Parallel thresholds"): below these
-sizes a parallel region costs more than it saves. Change an entry to retune a function;
-``DEFAULT`` serves functions without an entry.
+Measured with ``tools/tune_thresholds.py`` (2 cores, AVX-512, tbb layer, 2026-11-22):
+the smallest power of two from which all threads beat one thread by 10% or more, forward
+and backward, at that size and every larger one. The vectorized kernels do little work
+per element, so a parallel region pays off only from ~1e5 elements. Change an entry to
+retune a function; ``DEFAULT`` serves functions without an entry.
 """
 
-DEFAULT = 200_000
+DEFAULT = 262_144
 
 PARALLEL_THRESHOLD: dict[str, int] = {
-    "sigmoid": 32_768,
-    "tanh": 32_768,
-    "relu": 200_000,
-    "leaky_relu": 200_000,
-    "softmax": 32_768,
+    "sigmoid": 131_072,
+    "tanh": 131_072,
+    "relu": 262_144,
+    "leaky_relu": 262_144,
+    "softmax": 131_072,
 }
 
 

@@ -57,8 +57,10 @@ class Result:
 
     def format(self):
         cells = "  ".join(f"{lab}:{c}" for lab, c in zip(LABELS, self.counts, strict=True))
-        return (f"{self.name:<8} {self.dtype:<8} n={self.counts.sum():<11} {cells}  "
-                f"max={self.max_ulp:.3f} ULP at x={self.worst_x!r}")
+        return (
+            f"{self.name:<8} {self.dtype:<8} n={self.counts.sum():<11} {cells}  "
+            f"max={self.max_ulp:.3f} ULP at x={self.worst_x!r}"
+        )
 
 
 _POW2 = np.ldexp(1.0, np.arange(-600, 601))  # 2**k for k in [-600, 600]
@@ -167,9 +169,24 @@ def f64_sample(n=4_000_000, seed=0):
         rng.uniform(0.5, 2.0, k // 2),  # log near 1
         np.exp2(rng.uniform(-60.0, 0.0, k // 2)) * rng.choice([-1.0, 1.0], k // 2),
     ]
-    specials = [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, 5e-324, -5e-324,
-                2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308,
-                709.782712893384, 709.7827128933841, -745.1332191019411, -708.3964185322641]
+    specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        math.inf,
+        -math.inf,
+        math.nan,
+        5e-324,
+        -5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        -1.7976931348623157e308,
+        709.782712893384,
+        709.7827128933841,
+        -745.1332191019411,
+        -708.3964185322641,
+    ]
     return np.concatenate(parts + [np.array(specials)])
 
 
@@ -212,8 +229,23 @@ def _mp_erf(v):
     return mpmath.erf(v) if abs(v) < 30 else mpmath.mpf(1 if v > 0 else -1)
 
 
-# name -> (float64 reference for the float32 sweep, float64 reference, slow reference)
+def _sigmoid64(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x < 0, e, 1.0) / (1.0 + e)
+
+
+def _sigmoid_ld(x):
+    e = np.exp(-np.abs(x.astype(np.longdouble)))
+    y = np.where(x < 0, e, np.longdouble(1)) / (1 + e)
+    hi = y.astype(np.float64)
+    return hi, np.where(np.isfinite(hi), (y - hi).astype(np.float64), 0.0)
+
+
+# name -> (float64 reference for the float32 sweep, float64 reference, slow reference).
+# Elementary functions first, then the non-exact elementwise activations (the tanh
+# activation is the elementary tanh; relu and leaky_relu are exact, tested as such).
 REFERENCES = {
+    "sigmoid": (_sigmoid64, _sigmoid_ld, False),
     "exp": (np.exp, ref_longdouble(np.exp), False),
     "expm1": (np.expm1, ref_longdouble(np.expm1), False),
     "log": (np.log, ref_longdouble(np.log), False),
@@ -231,17 +263,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from fastact import elementary
+    from fastact import elementary, kernels
 
     x64 = f64_sample(200_000 if args.quick else 4_000_000)
     x64_slow = x64[:: max(1, x64.size // (20_000 if args.quick else 200_000))]
     for name in args.names:
         ref32, ref64, slow = REFERENCES[name]
-        fn = array_kernel(getattr(elementary, name))
+        fn = array_kernel(getattr(elementary, name, None) or getattr(kernels, name))
         t0 = time.perf_counter()
         print(sweep_f32(name, fn, ref32, quick=args.quick).format(), flush=True)
-        print(sweep_f64(name, fn, ref64, x64_slow if slow else x64).format(),
-              f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+        print(
+            sweep_f64(name, fn, ref64, x64_slow if slow else x64).format(),
+            f"[{time.perf_counter() - t0:.0f} s]",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
