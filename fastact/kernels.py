@@ -160,6 +160,7 @@ def _add(s, v):
 def _exp_diff(a, shift):
     """exp(a - shift), with a - shift corrected by its exact rounding error (TwoSum): for
     a gap of g the rounding of the difference alone would cost about g ULP in exp."""
+    inline_here()  # large once exp is inlined: LLVM would keep it a call, and not vectorize
     T = type(a)
     d = a - shift
     bv = d - a
