@@ -7,6 +7,10 @@ code (``from fastact.kernels import sigmoid``). They compute float32 in float32 
 float64 in float64: constants are built with ``T = type(x)``, because a float64
 constant would silently promote a float32 loop and halve its SIMD width.
 
+Every kernel starts with ``inline_here()``: kernels must be inlined into the drivers'
+loops for those to vectorize, and LLVM's inliner declines the larger ones (float64 tanh
+once its exp is inlined); ``tests/test_vectorized.py`` checks every driver.
+
 To add an activation: write its kernels here with ``@kernel``, its float64 NumPy
 reference, and ``register(Activation(...))``. Drivers, dispatch, the public functions,
 tests and benchmarks pick it up from the registry.
@@ -29,6 +33,7 @@ kernel = register_jitable(error_model="numpy")
 @kernel
 def sigmoid(x):
     """1 / (1 + exp(-x)), without overflow; subnormal results in the far negative tail."""
+    inline_here()
     T = type(x)
     e = em.exp(-abs(x))
     return (e if x < T(0) else T(1)) / (T(1) + e)
@@ -36,6 +41,7 @@ def sigmoid(x):
 
 @kernel
 def sigmoid_backward(grad, y):
+    inline_here()
     # 1 - y is exact for y >= 0.5, so this is accurate where y * (1 - y) is small.
     T = type(y)
     return grad * (y * (T(1) - y))
@@ -64,11 +70,13 @@ register(
 @kernel
 def tanh(x):
     """Hyperbolic tangent."""
+    inline_here()
     return em.tanh(x)
 
 
 @kernel
 def tanh_backward(grad, y):
+    inline_here()
     # (1 - y)(1 + y) rather than 1 - y*y: no cancellation as |y| -> 1.
     T = type(y)
     return grad * ((T(1) - y) * (T(1) + y))
@@ -92,12 +100,14 @@ register(
 @kernel
 def relu(x):
     """max(x, 0); keeps NaN and -0.0 as PyTorch does."""
+    inline_here()
     T = type(x)
     return T(0) if x < T(0) else x
 
 
 @kernel
 def relu_backward(grad, x):
+    inline_here()
     # PyTorch's threshold_backward: 0 where x <= 0 (so relu'(0) = 0), grad elsewhere.
     T = type(grad)
     return T(0) if x <= T(0) else grad
@@ -122,12 +132,14 @@ register(
 @kernel
 def leaky_relu(x, negative_slope):
     """x for x > 0, else negative_slope * x."""
+    inline_here()
     T = type(x)
     return x if x > T(0) else x * negative_slope
 
 
 @kernel
 def leaky_relu_backward(grad, x, negative_slope):
+    inline_here()
     T = type(x)
     return grad if x > T(0) else grad * negative_slope
 
@@ -153,6 +165,7 @@ register(
 def _add(s, v):
     """s + v, reorderable: lets LLVM split a running sum into vector lanes. The only
     fast-math flag fastact uses; it assumes nothing about NaN or inf."""
+    inline_here()
     return s + v
 
 
@@ -172,6 +185,7 @@ def _exp_diff(a, shift):
 
 @kernel
 def _row_max(x):
+    inline_here()
     m = x[0]
     for i in range(1, x.size):
         m = em.maximum(m, x[i])
