@@ -102,6 +102,21 @@ def _axis(call, axis, ndim):
     return normalize_axis_index(int(axis), max(ndim, 1), f"fastact.{call.name}: argument 'axis'")
 
 
+def check_in_place(call, a):
+    """What an in-place form needs of its host array: a writeable floating NumPy array."""
+    arg = call.arg_names[0]
+    if not isinstance(a, np.ndarray):
+        raise call.error(
+            TypeError, arg, f"must be a NumPy array to work in place, got {type(a).__name__}"
+        )
+    if a.dtype.kind != "f":
+        raise call.error(
+            TypeError, arg, f"has dtype {a.dtype}; in-place forms need a floating dtype"
+        )
+    if not a.flags.writeable:
+        raise call.error(ValueError, arg, "is read-only")
+
+
 def _check_out(call, arg, out, shape):
     if not isinstance(out, np.ndarray):
         raise call.error(TypeError, arg, f"must be a NumPy array, got {type(out).__name__}")
@@ -292,19 +307,7 @@ def run(call: _Call, arrays, params, axis, out, target):
 
     names = call.arg_names
     if call.inplace:
-        a = arrays[0]
-        if not isinstance(a, np.ndarray):
-            raise call.error(
-                TypeError,
-                names[0],
-                f"must be a NumPy array to work in place, got {type(a).__name__}",
-            )
-        if a.dtype.kind != "f":
-            raise call.error(
-                TypeError, names[0], f"has dtype {a.dtype}; in-place forms need a floating dtype"
-            )
-        if not a.flags.writeable:
-            raise call.error(ValueError, names[0], "is read-only")
+        check_in_place(call, arrays[0])
     arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
     result_dtype, compute = _dtypes(call, names[0], arrays[0].dtype)
     if len(arrays) == 2:

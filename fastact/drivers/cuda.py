@@ -248,17 +248,8 @@ def _validate(call, arrays, axis, dest):
 
 def _run_host(call, arrays, params, axis, out):
     """target='cuda' with host input: copy to the device, compute, copy back."""
-    names = call.arg_names
     if call.inplace:
-        a = arrays[0]
-        if not isinstance(a, np.ndarray):
-            raise call.error(
-                TypeError,
-                names[0],
-                f"must be a NumPy array to work in place, got {type(a).__name__}",
-            )
-        if not a.flags.writeable:
-            raise call.error(ValueError, names[0], "is read-only")
+        _d.check_in_place(call, arrays[0])
     arrays = [np.asarray(a) for a in arrays]
     result, compute, axis = _validate(call, arrays, axis, None)
     shape = arrays[0].shape
