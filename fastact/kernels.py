@@ -195,6 +195,7 @@ def _row_max(x):
 @kernel
 def _two_sum(s, c, v):
     """Add v to the compensated sum (s, c); branch-free TwoSum."""
+    inline_here()
     t = s + v
     bp = t - s
     return t, c + ((s - (t - bp)) + (v - bp))
@@ -204,6 +205,7 @@ def _two_sum(s, c, v):
 def _sum_compensated(a):
     """Sum of a float64 row within about one ULP: four independent TwoSum lanes (so the
     adds pipeline instead of waiting on one chain), merged at the end."""
+    inline_here()
     n4 = a.size - a.size % 4
     s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
     for i in range(0, n4, 4):
