@@ -558,7 +558,42 @@ def _make_log1p(c):
     return impl
 
 
+# float32 tanh: tanh(x) = x P(x**2) / Q(x**2) on |x| <= 10, a (6, 3) minimax rational
+# (relative error 2.0e-8, tools/fit_elementary.py), evaluated in float64 and rounded
+# once: no exp, one division, and tanh(10) already rounds to 1.
+_TANH32_CLAMP = 10.0
+_TANH32_P = (
+    -6.213284787233993e-14,
+    4.3452227666486156e-11,
+    -1.8205278909445716e-08,
+    1.0641652321678821e-05,
+    0.0030541896456319825,
+    0.13039256311799163,
+    0.9999999802639865,
+)
+_TANH32_Q = (
+    0.0002474105922914194,
+    0.024296351426166526,
+    0.46372572355745423,
+    1.0,
+)
+
+
 def _make_tanh(c):
+    if c is _F32:
+
+        def impl32(x):
+            inline_me()
+            # NaN-safe clamp in float64 (NaN flows through, +-inf -> +-1); x * P / Q
+            # keeps the sign of zero, and tiny x rounds back to x.
+            xd = float(x)
+            xd = xd if not (xd > _TANH32_CLAMP) else _TANH32_CLAMP
+            xd = xd if not (xd < -_TANH32_CLAMP) else -_TANH32_CLAMP
+            z = xd * xd
+            return type(x)(xd * _horner(z, _TANH32_P) / _horner(z, _TANH32_Q))
+
+        return impl32
+
     exp_k = register_jitable(_make_exp(c))
 
     def impl(x):
