@@ -20,7 +20,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from . import elementary as em
-from .codegen import inline_here
+from .codegen import inline_here, is_single
 from .registry import ELEMENTWISE, ROWWISE, Activation, Param, register
 
 # Every kernel is a generic Numba function: callable from Python, inlined into @njit
@@ -186,9 +186,10 @@ def _exp_diff(a, shift):
 @kernel
 def _row_max(x):
     inline_here()
+    # Unordered: a NaN may be skipped here, but it makes its row's sum, hence the row, NaN.
     m = x[0]
     for i in range(1, x.size):
-        m = em.maximum(m, x[i])
+        m = em.max_unordered(m, x[i])
     return m
 
 
@@ -202,9 +203,9 @@ def _two_sum(s, c, v):
 
 
 @kernel
-def _sum_compensated(a):
-    """Sum of a float64 row within about one ULP: four independent TwoSum lanes (so the
-    adds pipeline instead of waiting on one chain), merged at the end."""
+def _sum_compensated(a, s, c):
+    """Add the float64 array a to the compensated sum (s, c), within about one ULP: four
+    independent TwoSum lanes (so the adds pipeline instead of waiting on one chain)."""
     inline_here()
     n4 = a.size - a.size % 4
     s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
@@ -213,12 +214,17 @@ def _sum_compensated(a):
         s1, c1 = _two_sum(s1, c1, a[i + 1])
         s2, c2 = _two_sum(s2, c2, a[i + 2])
         s3, c3 = _two_sum(s3, c3, a[i + 3])
-    s, c = _two_sum(s0, c0 + c1 + c2 + c3, s1)
+    s, c = _two_sum(s, c + c0 + c1 + c2 + c3, s0)
+    s, c = _two_sum(s, c, s1)
     s, c = _two_sum(s, c, s2)
     s, c = _two_sum(s, c, s3)
     for i in range(n4, a.size):
         s, c = _two_sum(s, c, a[i])
-    return s + c
+    return s, c
+
+
+# Elements per exp-and-sum step of a row: the sum re-reads the exps while they are in L1.
+_ROW_BLOCK = 2048
 
 
 @kernel
@@ -232,21 +238,99 @@ def softmax_row(x, out):
     if n == 0:
         return
     m = _row_max(x)
-    # The exps in a loop of their own: a float64 sum in the same loop would make LLVM
-    # vectorize all of it at float64 width, halving the float32 exps' throughput.
-    for i in range(n):
-        out[i] = _exp_diff(x[i], m)
-    if x.itemsize == 4:
-        # float32: a float64 sum, reordered or not, is far inside a float32 ULP.
-        s = 0.0
-        for i in range(n):
-            s = _add(s, float(out[i]))
-    else:
-        # float64: a reordered sum of a few hundred terms already costs ~5 ULP.
-        s = _sum_compensated(out)
-    r = 1.0 / s
+    s = c = 0.0
+    for b in range(0, n, _ROW_BLOCK):
+        # Slices, so that every loop counts from 0: an index range(b, e) is not known to
+        # be non-negative, and its wraparound check stops the loops from vectorizing.
+        xb = x[b : b + _ROW_BLOCK]
+        ob = out[b : b + _ROW_BLOCK]
+        # The exps in a loop of their own: a float64 sum in the same loop would make LLVM
+        # vectorize all of it at float64 width, halving the float32 exps' throughput.
+        for i in range(ob.size):
+            ob[i] = _exp_diff(xb[i], m)
+        if is_single(x):
+            # float32: a float64 sum, reordered or not, is far inside a float32 ULP.
+            for i in range(ob.size):
+                s = _add(s, float(ob[i]))
+        else:
+            # float64: a reordered sum of a few hundred terms already costs ~5 ULP.
+            s, c = _sum_compensated(ob, s, c)
+    r = 1.0 / (s + c)
     for i in range(n):
         out[i] = out[i] * r
+
+
+# Rows per tile of the short-row path (a multiple of every vector width), and the longest
+# rows it takes (float32, float64), measured: beyond them the row path is faster.
+_TILE = 16
+_TILE_ROW_MAX = (40, 96)
+
+
+@kernel
+def _softmax_tile(x, out, base, n, buf, m, s, c):
+    """Softmax of the ``m.size`` (at most _TILE) rows of length n from flat index ``base``
+    of the row-major x, into out. The tile is transposed into buf, so that every vector
+    operation works on one element of each row: a short row leaves nothing to vectorize.
+    """
+    inline_here()
+    # The lane count is read at run time on purpose: a loop of constant trip count 16
+    # is fully unrolled before the vectorizer sees it, into 16 scalar copies (3x slower).
+    # Slices keep every index counting from 0 (see softmax_row).
+    L = m.size
+    for j in range(n):
+        bj = buf[j * L : (j + 1) * L]
+        xj = x[base + j : base + L * n : n]
+        for k in range(L):
+            bj[k] = xj[k]
+    for k in range(L):
+        m[k] = buf[k]
+        s[k] = c[k] = 0.0
+    for j in range(1, n):
+        bj = buf[j * L : (j + 1) * L]
+        for k in range(L):
+            m[k] = em.max_unordered(m[k], bj[k])
+    for j in range(n):
+        bj = buf[j * L : (j + 1) * L]
+        for k in range(L):
+            bj[k] = _exp_diff(bj[k], m[k])
+    for j in range(n):
+        bj = buf[j * L : (j + 1) * L]
+        if is_single(x):
+            for k in range(L):
+                s[k] += float(bj[k])  # in order: n <= 40 terms, far inside a float32 ULP
+        else:
+            for k in range(L):
+                s[k], c[k] = _two_sum(s[k], c[k], bj[k])
+    for k in range(L):
+        s[k] = 1.0 / (s[k] + c[k])
+    for j in range(n):
+        bj = buf[j * L : (j + 1) * L]
+        oj = out[base + j : base + L * n : n]
+        for k in range(L):
+            oj[k] = bj[k] * s[k]
+
+
+@kernel
+def softmax_rows(x, out):
+    """Softmax of every row of the C-contiguous 2-D ``x``, into ``out`` (the CPU drivers'
+    kernel: short rows go through tiles of _TILE rows, long ones one by one)."""
+    inline_here()
+    rows, n = x.shape
+    if 0 < n <= _TILE_ROW_MAX[0 if is_single(x) else 1]:
+        buf = np.empty(n * _TILE, x.dtype)
+        m = np.empty(_TILE, x.dtype)
+        s = np.empty(_TILE, np.float64)
+        c = np.empty(_TILE, np.float64)
+        xf = x.reshape(x.size)
+        of = out.reshape(out.size)
+        for r in range(0, rows, _TILE):
+            # The last tile may be partial: fewer lanes, the same arithmetic, so that a
+            # row's result never depends on how the drivers split the rows.
+            k = min(_TILE, rows - r)
+            _softmax_tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k])
+    else:
+        for r in range(rows):
+            softmax_row(x[r], out[r])
 
 
 @kernel
@@ -284,6 +368,7 @@ register(
         reference=_softmax_ref,
         reference_backward=_softmax_ref_backward,
         row_family=(1, False),
+        block_kernels=(softmax_rows, None),
         summary="Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).",
     )
 )

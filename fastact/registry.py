@@ -33,7 +33,9 @@ class Activation:
     ``forward(x, *params) -> y`` and ``backward(grad, saved, *params) -> dx``.
     For ``kind == ROWWISE`` (the softmax family) they work on one contiguous row:
     ``forward(x, out, *params)`` and ``backward(grad, saved, out, *params)``; these
-    functions also take ``axis``.
+    functions also take ``axis``. Their optional ``block_kernels`` take the same arguments
+    as C-contiguous 2-D blocks of rows; the CPU drivers call them instead of looping over
+    the row kernels, so that they can work across short rows.
 
     ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
     ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
@@ -56,6 +58,7 @@ class Activation:
     check: Callable[..., str | None] | None = None
     exact: bool = False
     row_family: tuple[int, bool] | None = None
+    block_kernels: tuple[Callable | None, Callable | None] = (None, None)
     summary: str = ""
     # The public forms, attached by fastact when it builds them from this record.
     forward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
@@ -70,6 +73,8 @@ class Activation:
             raise ValueError(f"{self.name}: saves must be 'input' or 'output'")
         if (self.row_family is not None) != (self.kind == ROWWISE):
             raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
+        if self.kind != ROWWISE and self.block_kernels != (None, None):
+            raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -134,7 +134,7 @@ def _mp_softmax_rows(x):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(50, 7), (4, 300), (1, 5000)])
+@pytest.mark.parametrize("shape", [(50, 7), (20, 90), (4, 300), (1, 5000)])
 def test_softmax_within_ulp_of_mpmath(dtype, shape, rng):
     # Wide spreads: exp(x - max) with |x - max| up to ~80 exercises the correction of
     # the rounding of x - max, which alone would cost |x - max| ULP.
@@ -145,14 +145,22 @@ def test_softmax_within_ulp_of_mpmath(dtype, shape, rng):
             assert_ulp(act.forward(x, target="cpu"), want, MAX_ULP, f"softmax {shape}")
 
 
+@pytest.mark.parametrize("n", [3, 40, 3000])  # short rows (tiles of rows), long rows
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
-def test_rows_with_inf_give_nan_rows(act):
-    x = np.array(
-        [[1.0, np.inf, 2.0], [-np.inf, -np.inf, -np.inf], [1.0, 2.0, 3.0], [np.nan, 0.0, 1.0]]
-    )
-    y = act.forward(x)
-    assert np.isnan(y[0]).all() and np.isnan(y[1]).all() and np.isnan(y[3]).all()
-    assert np.isfinite(y[2]).all()
+def test_rows_with_nan_or_inf_give_nan_rows(act, dtype, n, rng):
+    x = rng.standard_normal((37, n)).astype(dtype)  # two full tiles of 16 rows, one partial
+    bad = {0: (0, np.nan), 5: (n - 1, np.nan), 16: (n // 2, np.inf), 36: (n // 2, -np.nan)}
+    for r, (j, v) in bad.items():
+        x[r, j] = v
+    x[20] = -np.inf
+    good = [r for r in range(len(x)) if r not in bad and r != 20]
+    for target in ("cpu", "parallel"):
+        y = act.forward(x, target=target)
+        assert np.isnan(y[[*bad, 20]]).all(), target
+        assert np.isfinite(y[good]).all(), target
+        # A row's result does not depend on its neighbours (nor on how rows are split).
+        assert_same(y[good], act.forward(x[good], target=target))
 
 
 def test_softmax_handles_huge_and_minus_inf_entries():

@@ -37,7 +37,9 @@ def test_driver_loop_is_vectorized(act, direction, dtype):
     # A kernel left as a call per element leaves a handful of packed ops (4 for float64
     # tanh before its kernels were forced inline); vectorized loops have 14 or more.
     assert len(packed) >= 12, f"{len(packed)} packed vector instructions"
-    # Elementwise loops must get full width; in float64 row kernels (a four-lane
-    # compensated sum, one ymm register) LLVM's cost model may rightly stay at 256 bits.
-    if AVX512 and (act.kind == "elementwise" or dtype == np.float32):
+    # Full width where the CPU has it, in the math too: packed FMAs (the polynomials) at
+    # 256 bits mean a kernel's loops were vectorized before it met prefer_wide_vectors().
+    if AVX512:
         assert "%zmm" in asm, "256-bit code: prefer_wide_vectors() did not reach the loop"
+        fma = re.findall(r"\bvfmadd\w+p[sd]\s+[^\n]*%([xyz])mm", asm)
+        assert fma.count("z") >= fma.count("y") + fma.count("x"), f"FMA widths {fma}"

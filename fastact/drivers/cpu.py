@@ -24,6 +24,7 @@ from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
 _forward = _backward = None
+_PARALLEL = False
 
 
 # prefer_wide_vectors() sits inside the loop bodies: with parallel=True Numba outlines
@@ -55,11 +56,43 @@ def rows_backward(grad, saved, out, params):
         _backward(grad[r], saved[r], out[r], *params)
 
 
+def blocks_forward(x, out, params):
+    step = _rows_per_block(x.shape[0], _PARALLEL)
+    for b in prange((x.shape[0] + step - 1) // step):
+        prefer_wide_vectors()
+        lo = b * step
+        hi = min(lo + step, x.shape[0])
+        _forward(x[lo:hi], out[lo:hi], *params)
+
+
+def blocks_backward(grad, saved, out, params):
+    step = _rows_per_block(grad.shape[0], _PARALLEL)
+    for b in prange((grad.shape[0] + step - 1) // step):
+        prefer_wide_vectors()
+        lo = b * step
+        hi = min(lo + step, grad.shape[0])
+        _backward(grad[lo:hi], saved[lo:hi], out[lo:hi], *params)
+
+
+@njit(cache=True)
+def _rows_per_block(rows, parallel):
+    """Rows per call of a block kernel: all of them on one thread; else up to 64 blocks
+    (work for every thread, whatever their number up to 16, and for load balancing), in
+    multiples of 16 rows where there are enough (block kernels work on tiles of 16 short
+    rows). The thread count is not read here: a function that reads it cannot be cached."""
+    if not parallel:
+        return max(rows, 1)
+    step = max(1, -(-rows // 64))
+    return step if step < 16 else -(-step // 16) * 16
+
+
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
     (ROWWISE, "forward"): rows_forward,
     (ROWWISE, "backward"): rows_backward,
+    ("blocks", "forward"): blocks_forward,
+    ("blocks", "backward"): blocks_backward,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
@@ -87,11 +120,16 @@ def compiled(activation, direction: str, parallel: bool):
 
 
 def _build(activation, direction, parallel):
-    template = _TEMPLATES[activation.kind, direction]
-    kernel = activation.forward_kernel if direction == "forward" else activation.backward_kernel
+    forward = direction == "forward"
+    kernel = activation.forward_kernel if forward else activation.backward_kernel
+    kind = activation.kind
+    block = activation.block_kernels[0 if forward else 1] if kind == ROWWISE else None
+    if block is not None:
+        kernel, kind = block, "blocks"
+    template = _TEMPLATES[kind, direction]
     name = f"{template.__name__}__{activation.name}__{'parallel' if parallel else 'serial'}"
-    fn = types.FunctionType(
-        template.__code__, dict(template.__globals__, _forward=kernel, _backward=kernel), name
-    )
+    bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
+    bound["_PARALLEL"] = parallel
+    fn = types.FunctionType(template.__code__, bound, name)
     fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)

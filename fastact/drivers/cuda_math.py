@@ -51,6 +51,10 @@ def _maximum(a, b):
     return a if (a > b or a != a) else b
 
 
+def _max_unordered(a, b):
+    return max(a, b)  # fmaxf / fmax
+
+
 _IMPLS = {
     em.exp: _exp,
     em.expm1: _expm1,
@@ -60,6 +64,7 @@ _IMPLS = {
     em.erf: _erf,
     em.erfc: _erfc,
     em.maximum: _maximum,
+    em.max_unordered: _max_unordered,
 }
 
 _lock = threading.Lock()
