@@ -24,13 +24,13 @@ def test_parallel_equals_serial(act, dtype, rng):
 
 def test_automatic_target_follows_the_threshold_table(monkeypatch):
     seen = []
-    real = dispatch._use_parallel
+    real = dispatch._Call.driver
 
-    def spy(call, target, size):
-        seen.append(real(call, target, size))
-        return seen[-1]
+    def spy(call, parallel):
+        seen.append(parallel)
+        return real(call, parallel)
 
-    monkeypatch.setattr(dispatch, "_use_parallel", spy)
+    monkeypatch.setattr(dispatch._Call, "driver", spy)
     monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
     threads = numba.get_num_threads()
 
