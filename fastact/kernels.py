@@ -2,7 +2,8 @@
 
 Elementwise functions are defined by scalar kernels ``f(x, *params)`` and
 ``f_backward(grad, saved, *params)``; the softmax family by row kernels that fill a
-contiguous ``out`` row. All kernels are public: call them inside your own ``@njit``
+contiguous ``out`` row (and, for the CPU, optional kernels over blocks of rows, which can
+vectorize across short rows). All kernels are public: call them inside your own ``@njit``
 code (``from fastact.kernels import sigmoid``). They compute float32 in float32 and
 float64 in float64: constants are built with ``T = type(x)``, because a float64
 constant would silently promote a float32 loop and halve its SIMD width.
