@@ -568,7 +568,7 @@ def _make_exp(c):
 
 
 def _make_expm1(c):
-    reduce = _make_reduce(c)
+    exp_parts = _make_exp_parts(c)
     ldexp = _make_ldexp(c)
 
     def impl(x):
@@ -576,8 +576,7 @@ def _make_expm1(c):
         T = type(x)
         xc = x if not (x < T(c.EXPM1_LO)) else T(c.EXPM1_LO)
         xc = xc if not (xc > T(c.EXP_HI)) else T(c.EXP_HI)
-        k, r = reduce(xc, T(-0.0))
-        p = r + r * (r * _horner(r, c.EXP_Q))  # expm1(r)
+        p, k = exp_parts(xc, T(-0.0))  # p = expm1(r)
         # expm1(x) = 2**k p + (2**k - 1): exact scaling and, for small k, an exact
         # 2**k - 1, so no cancellation; only k = EMAX + 1 needs the split scaling.
         s = _pow2i(k)  # inf for k = EMAX + 1, and that lane takes the other arm

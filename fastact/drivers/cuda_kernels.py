@@ -92,31 +92,27 @@ def _warp_online(m, s):
 
 
 @cuda.jit(device=True)
-def _block_max(v):
-    # Every warp reduces the per-warp partials itself, so no broadcast step is needed; the
-    # first barrier keeps a previous reduction's readers ahead of this one's writers.
+def _warp_partials(v, fill):
+    """Warp i's reduced value ``v`` in lane i of every warp (``fill`` beyond the block's
+    warps). Every warp then reduces the partials itself, so no broadcast step is needed;
+    the first barrier keeps a previous reduction's readers ahead of this one's writers."""
     part = cuda.shared.array(32, float64)
     lane = cuda.threadIdx.x % 32
-    v = _warp_max(v)
     cuda.syncthreads()
     if lane == 0:
         part[cuda.threadIdx.x // 32] = v
     cuda.syncthreads()
-    w = part[lane] if lane < cuda.blockDim.x // 32 else _NEG_INF
-    return type(v)(_warp_max(w))
+    return part[lane] if lane < cuda.blockDim.x // 32 else fill
+
+
+@cuda.jit(device=True)
+def _block_max(v):
+    return type(v)(_warp_max(_warp_partials(_warp_max(v), _NEG_INF)))
 
 
 @cuda.jit(device=True)
 def _block_sum(v):
-    part = cuda.shared.array(32, float64)
-    lane = cuda.threadIdx.x % 32
-    v = _warp_sum(v)
-    cuda.syncthreads()
-    if lane == 0:
-        part[cuda.threadIdx.x // 32] = v
-    cuda.syncthreads()
-    w = part[lane] if lane < cuda.blockDim.x // 32 else 0.0
-    return _warp_sum(w)
+    return _warp_sum(_warp_partials(_warp_sum(v), 0.0))
 
 
 @cuda.jit(device=True)
