@@ -28,6 +28,7 @@ How the CPU kernels stay vectorizable and exact at the edges:
 import math
 from typing import NamedTuple
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
@@ -98,8 +99,7 @@ class _Consts(NamedTuple):
     EXPM1_LO: float  # below it expm1 rounds to -1
     EXP_Q: tuple  # (e**r - 1 - r) / r**2 on |r| <= ln2 / 2
     LOG_R: tuple  # R(z) / z with log1p(f) = 2s + s R(s**2), s = f / (2 + f)
-    TANH_POLY: float  # tanh uses its odd polynomial below this |x|
-    TANH_P: tuple  # (tanh(x) - x) / x**3 in z = x**2
+    TANH_MAX: float  # tanh(x) rounds to +-1 beyond it
     SPLIT: float  # Veltkamp: x * SPLIT splits x into halves whose square is exact
     ERF_SPLIT: float  # erf polynomial below this |x|, erfc formula above
     ERFC_MAX: float  # erfc(x) rounds to 0 beyond it
@@ -131,14 +131,7 @@ _F32 = _Consts(
         0.5,
     ),
     LOG_R=(0.23330993950366974, 0.2855079770088196, 0.4000012278556824, 0.6666666865348816),
-    TANH_POLY=0.5625,
-    TANH_P=(
-        -0.006525734439492226,
-        0.021263455972075462,
-        -0.05390177294611931,
-        0.13333073258399963,
-        -0.3333333134651184,
-    ),
+    TANH_MAX=10.0,  # 1 - tanh(10) = 4e-9 < 2**-25
     SPLIT=4097.0,
     ERF_SPLIT=0.84375,
     ERFC_MAX=10.1,
@@ -212,20 +205,7 @@ _F64 = _Consts(
         0.3999999999989918,
         0.666666666666667,
     ),
-    TANH_POLY=0.5625,
-    TANH_P=(
-        -2.0027238711585566e-05,
-        8.426601213449519e-05,
-        -0.00023410610154200743,
-        0.0005887539096795137,
-        -0.0014556240221721979,
-        0.0035921055383796785,
-        -0.008863234022060589,
-        0.02186948847698851,
-        -0.053968253967060044,
-        0.13333333333332392,
-        -0.3333333333333333,
-    ),
+    TANH_MAX=20.0,  # 1 - tanh(20) = 8e-18 < 2**-54
     SPLIT=134217729.0,
     ERF_SPLIT=0.84375,
     ERFC_MAX=27.3,
@@ -367,25 +347,59 @@ def _mul_exact(typingctx, a, b):
 
 
 @intrinsic
-def _pow2i(typingctx, k):
-    """2.0**k for an integral float ``k`` with 1 - BIAS <= k <= EMAX.
+def _fmuladd(typingctx, a, b, c):
+    """a * b + c, fused where the CPU has FMA.
 
-    Adding the 1.5 * 2**MANT shifter leaves k as a two's-complement integer in
-    the low mantissa bits; adding the bias and shifting it into the exponent field
-    drops the shifter's own bits. No fptosi, so a NaN k gives garbage, not poison.
+    Written out, ``s * p`` shared by two sums is computed once and rounded: contraction
+    only fuses a product with a single use.
     """
-    if not isinstance(k, types.Float):
+    if not (isinstance(a, types.Float) and a == b == c):
         return None
 
     def codegen(context, builder, sig, args):
-        c = _CONSTS[k.bitwidth]
-        fty = args[0].type
-        ity = _int_of(k)
-        t = builder.fadd(args[0], ir.Constant(fty, c.SHIFTER))
-        i = builder.add(builder.bitcast(t, ity), ir.Constant(ity, c.BIAS))
-        return builder.bitcast(builder.shl(i, ir.Constant(ity, c.MANT)), fty)
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.fmuladd", [t], ir.FunctionType(t, [t, t, t]))
+        return builder.call(fn, args)
 
-    return k(k), codegen
+    return a(a, b, c), codegen
+
+
+# k is usually (y + SHIFTER) - SHIFTER from a rounding: with these flags LLVM folds
+# k + SHIFTER back to y + SHIFTER instead of adding again. The sum is exact either way.
+_REFOLD = ("reassoc", "nsz")
+
+
+def _signed_pow2(scale_log2, negative):
+    """An intrinsic for ``(-1 if negative else 1) * 2.0**(k + scale_log2)``, integral float k.
+
+    Adding the 1.5 * 2**MANT shifter leaves k as a two's-complement integer in the
+    low mantissa bits; adding the bias and shifting it into the exponent field drops
+    the shifter's own bits. No fptosi, so a NaN k gives garbage, not poison.
+    """
+
+    @intrinsic
+    def pow2(typingctx, k):
+        if not isinstance(k, types.Float):
+            return None
+
+        def codegen(context, builder, sig, args):
+            c = _CONSTS[k.bitwidth]
+            fty = args[0].type
+            ity = _int_of(k)
+            t = builder.fadd(args[0], ir.Constant(fty, c.SHIFTER), flags=_REFOLD)
+            i = builder.add(builder.bitcast(t, ity), ir.Constant(ity, c.BIAS + scale_log2))
+            bits = builder.shl(i, ir.Constant(ity, c.MANT))
+            if negative:
+                bits = builder.xor(bits, ir.Constant(ity, 1 << (ity.width - 1)))
+            return builder.bitcast(bits, fty)
+
+        return k(k), codegen
+
+    return pow2
+
+
+_pow2i = _signed_pow2(0, False)  # 2**k, 1 - BIAS <= k <= EMAX
+_neg_pow2i1 = _signed_pow2(1, True)  # -2**(k + 1), -BIAS <= k < EMAX
 
 
 @intrinsic
@@ -478,7 +492,7 @@ def _ldexp_hw(typingctx, p, k):
         fty = args[0].type
         ity = _int_of(p)
         shifter = ir.Constant(fty, c.SHIFTER)
-        t = builder.fadd(args[1], shifter)
+        t = builder.fadd(args[1], shifter, flags=_REFOLD)
         ki = builder.sub(builder.bitcast(t, ity), builder.bitcast(shifter, ity))
         i32 = ir.IntType(32)
         if ity.width != 32:
@@ -639,56 +653,48 @@ def _make_log1p(c):
     return impl
 
 
-# float32 tanh: tanh(x) = x P(x**2) / Q(x**2) on |x| <= 10, a (6, 3) minimax rational
-# (relative error 2.0e-8, tools/fit_elementary.py), evaluated in float64 and rounded
-# once: no exp, one division, and tanh(10) already rounds to 1.
-_TANH32_CLAMP = 10.0
-_TANH32_P = (
-    -6.213284787233993e-14,
-    4.3452227666486156e-11,
-    -1.8205278909445716e-08,
-    1.0641652321678821e-05,
-    0.0030541896456319825,
-    0.13039256311799163,
-    0.9999999802639865,
-)
-_TANH32_Q = (
-    0.0002474105922914194,
-    0.024296351426166526,
-    0.46372572355745423,
-    1.0,
-)
-
-
 def _make_tanh(c):
+    # expm1(-2v) = -2 (v + v (v Q(v))): exp's polynomial with its coefficients scaled by
+    # powers of two (exactly), so the factor -2 costs no multiply.
+    n = len(c.EXP_Q) - 1
+    half_q = tuple(-2.0 * q * (-2.0) ** (n - i) for i, q in enumerate(c.EXP_Q))
     if c is _F32:
+        ln2_half = float(np.float32(math.log(2) / 2))
 
-        def impl32(x):
+        @register_jitable
+        def reduce_half(k, a):
+            # One FMA: k |ln2_half - ln 2 / 2| <= 29 * 1e-9 is damped by the 2**k it
+            # multiplies in m (0.03 ULP at worst); float64 needs Cody-Waite's two parts.
             inline_me()
-            # NaN-safe clamp in float64 (NaN flows through, +-inf -> +-1); x * P / Q
-            # keeps the sign of zero, and tiny x rounds back to x.
-            xd = float(x)
-            xd = xd if not (xd > _TANH32_CLAMP) else _TANH32_CLAMP
-            xd = xd if not (xd < -_TANH32_CLAMP) else -_TANH32_CLAMP
-            z = xd * xd
-            return type(x)(xd * _horner(z, _TANH32_P) / _horner(z, _TANH32_Q))
+            return _fmuladd(k, type(a)(ln2_half), a)
 
-        return impl32
+    else:
 
-    exp_k = register_jitable(_make_exp(c))
+        @register_jitable
+        def reduce_half(k, a):
+            inline_me()
+            T = type(a)
+            return _fmuladd(k, T(c.LN2_LO * 0.5), _fmuladd(k, T(c.LN2_HI * 0.5), a))
 
     def impl(x):
+        """tanh|x| = -m / (m + 2) with m = expm1(-2|x|): one formula for every x.
+
+        With -2|x| = k ln2 + r and exp(r) - 1 = p, both m = 2**k p + (2**k - 1) and
+        m + 2 = 2**k p + (2**k + 1) are single FMAs of exact parts (k <= 0), so there
+        is no cancellation near 0, where m ~ -2|x|. At most ~2 ULP: the quotient
+        doubles m's rounding as tanh -> 1.
+        """
         inline_me()
         T = type(x)
-        ax = abs(x)
-        z = x * x
-        small = x + x * (z * _horner(z, c.TANH_P))
-        # tanh|x| = 1 - 2e / (1 + e), e = exp(-2|x|) <= 0.33: no overflow, and the
-        # error of e is damped (d tanh / de = -2 / (1 + e)**2, times e).
-        e = exp_k(T(-2) * ax)
-        large = T(1) - (e + e) / (T(1) + e)
-        y = small if ax < T(c.TANH_POLY) else large
-        return math.copysign(y, x)
+        a = abs(x)
+        a = a if not (a > T(c.TANH_MAX)) else T(c.TANH_MAX)  # NaN passes
+        k = (a * T(-2 * _LOG2E) + T(c.SHIFTER)) - T(c.SHIFTER)
+        v = reduce_half(k, a)  # r = -2 v
+        h = v + v * (v * _horner(v, half_q))  # p = -2 h
+        n2s = _neg_pow2i1(k)  # -2 * 2**k, normal: k >= -2 TANH_MAX log2(e) - 1
+        s = n2s * T(-0.5)
+        m = _fmuladd(n2s, h, s - T(1))
+        return math.copysign(m / _fmuladd(n2s, h, s + T(1)), x)
 
     return impl
 

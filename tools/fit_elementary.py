@@ -50,56 +50,6 @@ def remez(f, a, b, degree, iters=12, grid=4000):
     return c, max(abs(e) for e in err)
 
 
-def rational_remez(f, a, b, m, n, iters=30, grid=3000):
-    """Minimax P/Q (relative error), deg m / n, Q(0) = 1, for ``f`` on [a, b].
-
-    Returns (P lowest degree first, Q lowest degree first, max relative error).
-    Each step solves P - f Q - (-1)**i E f Q_old = 0 at the reference points, a few
-    times to settle E, then exchanges the reference as in `remez`.
-    """
-    a, b = mp.mpf(a), mp.mpf(b)
-    npts = m + n + 2
-    nodes = [(a + b) / 2 - (b - a) / 2 * mp.cos(mp.pi * i / (npts - 1)) for i in range(npts)]
-    xs = [a + (b - a) * i / (grid - 1) for i in range(grid)]
-    fs = [f(x) for x in xs]
-    q = [mp.mpf(0)] * n
-    best = None
-    for _ in range(iters):
-        fn = [f(x) for x in nodes]
-        for _ in range(8):
-            rows = []
-            for i, (z, fz) in enumerate(zip(nodes, fn, strict=True)):
-                q_old = 1 + sum(qj * z**j for j, qj in enumerate(q, 1))
-                rows.append(
-                    [z**j for j in range(m + 1)]
-                    + [-fz * z**j for j in range(1, n + 1)]
-                    + [-((-1) ** i) * fz * q_old]
-                )
-            sol = mp.lu_solve(mp.matrix(rows), mp.matrix(fn))
-            p = [sol[j] for j in range(m + 1)]
-            q = [sol[m + 1 + j] for j in range(n)]
-        qq = [mp.mpf(1)] + q
-        err = [
-            (mp.polyval(p[::-1], x) / mp.polyval(qq[::-1], x) - fx) / fx
-            for x, fx in zip(xs, fs, strict=True)
-        ]
-        mx = max(abs(e) for e in err)
-        if best is None or mx < best[2]:
-            best = (p, qq, mx)
-        ext, i = [], 0
-        while i < grid:
-            j = i
-            while j + 1 < grid and mp.sign(err[j + 1]) == mp.sign(err[i]):
-                j += 1
-            ext.append(max(range(i, j + 1), key=lambda t: abs(err[t])))
-            i = j + 1
-        while len(ext) > npts:
-            ext.pop(0 if abs(err[ext[0]]) < abs(err[ext[-1]]) else -1)
-        if len(ext) == npts:
-            nodes = [xs[k] for k in ext]
-    return best
-
-
 def show(name, c, err, dtypes=("float32", "float64")):
     print(f"# {name}: max rel err {mp.nstr(err, 3)}")
     for dt in dtypes:
@@ -118,22 +68,6 @@ def _r_log(z):
         return mp.mpf(2) / 3
     s = mp.sqrt(z)
     return (2 * mp.atanh(s) / s - 2) / z
-
-
-def _p_tanh(z):
-    """(tanh(x) - x) / x^3 as a function of z = x^2."""
-    if z == 0:
-        return mp.mpf(-1) / 3
-    x = mp.sqrt(z)
-    return (mp.tanh(x) - x) / x**3
-
-
-def _t_tanh(z):
-    """tanh(x) / x as a function of z = x^2."""
-    if z == 0:
-        return mp.mpf(1)
-    x = mp.sqrt(z)
-    return mp.tanh(x) / x
 
 
 def _y_erf(z):
@@ -163,13 +97,6 @@ def main():
     for deg, dt in ((3, "float32"), (6, "float64")):
         c, e = remez(_r_log, 0, zmax, deg)
         show(f"LOG_R{deg}", c, e, (dt,))
-    for deg, dt in ((4, "float32"), (10, "float64")):
-        c, e = remez(_p_tanh, 0, mp.mpf(0.5625) ** 2, deg)
-        show(f"TANH_P{deg}", c, e, (dt,))
-    # float32 tanh: x P(x^2) / Q(x^2) on |x| <= 10, evaluated in float64.
-    p, q, e = rational_remez(_t_tanh, 0, 100, 6, 3)
-    show("TANH32_P", p, e, ("float64",))
-    show("TANH32_Q", q, e, ("float64",))
     for deg, dt in ((6, "float32"), (11, "float64")):
         c, e = remez(_y_erf, 0, ERF_SPLIT**2, deg)
         show(f"ERF_Y{deg}", c, e, (dt,))
