@@ -35,7 +35,18 @@ from numba.extending import intrinsic, overload, register_jitable
 
 from .codegen import inline_me
 
-__all__ = ["exp", "expm1", "log", "log1p", "tanh", "erf", "erfc", "maximum", "max_unordered"]
+__all__ = [
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "tanh",
+    "erf",
+    "erfc",
+    "maximum",
+    "max_unordered",
+    "fma",
+]
 
 # error_model="numpy": no zero-division check on `/` (it blocks vectorization).
 # fastmath={"contract"} only lets LLVM fuse a*b+c into an FMA (no NaN/inf
@@ -328,6 +339,17 @@ def _select_max_nnan(typingctx, a, b):
 def _max_unordered_cpu(a, b):
     if isinstance(a, types.Float) and a == b:
         return lambda a, b: _select_max_nnan(a, b)
+
+
+def fma(a, b, c):
+    """a * b + c, rounded once where the hardware has FMA (in Python: twice)."""
+    return a * b + c
+
+
+@overload(fma, target="cpu", jit_options=_JIT)
+def _fma_cpu(a, b, c):
+    if isinstance(a, types.Float) and a == b == c:
+        return lambda a, b, c: _fmuladd(a, b, c)
 
 
 def _int_of(fty):

@@ -18,7 +18,7 @@ import types
 
 from numba import njit, prange
 
-from ..codegen import prefer_wide_vectors
+from ..codegen import borrowed, prefer_wide_vectors
 from ..registry import ELEMENTWISE, ROWWISE
 from . import source_fingerprint
 
@@ -61,18 +61,21 @@ def _unaligned_head(out):
 
 
 def rows_forward(x, out, params):
+    x, out = borrowed(x), borrowed(out)  # no reference counts on the row views
     for r in prange(x.shape[0]):
         prefer_wide_vectors()
         _forward(x[r], out[r], *params)
 
 
 def rows_backward(grad, saved, out, params):
+    grad, saved, out = borrowed(grad), borrowed(saved), borrowed(out)
     for r in prange(grad.shape[0]):
         prefer_wide_vectors()
         _backward(grad[r], saved[r], out[r], *params)
 
 
 def blocks_forward(x, out, params):
+    x, out = borrowed(x), borrowed(out)
     step = _rows_per_block(x.shape[0], _PARALLEL)
     for b in prange((x.shape[0] + step - 1) // step):
         prefer_wide_vectors()
@@ -82,6 +85,7 @@ def blocks_forward(x, out, params):
 
 
 def blocks_backward(grad, saved, out, params):
+    grad, saved, out = borrowed(grad), borrowed(saved), borrowed(out)
     step = _rows_per_block(grad.shape[0], _PARALLEL)
     for b in prange((grad.shape[0] + step - 1) // step):
         prefer_wide_vectors()

@@ -14,6 +14,7 @@ user's ``@cuda.jit`` code without importing ``fastact.drivers.cuda`` first.
 import math
 import threading
 
+from numba import cuda
 from numba.cuda import config
 
 from .. import elementary as em
@@ -55,6 +56,10 @@ def _max_unordered(a, b):
     return max(a, b)  # fmaxf / fmax
 
 
+def _fma(a, b, c):
+    return cuda.fma(a, b, c)
+
+
 _IMPLS = {
     em.exp: _exp,
     em.expm1: _expm1,
@@ -65,6 +70,7 @@ _IMPLS = {
     em.erfc: _erfc,
     em.maximum: _maximum,
     em.max_unordered: _max_unordered,
+    em.fma: _fma,
 }
 
 _lock = threading.Lock()
@@ -92,6 +98,14 @@ def register():
 
 def _typer(types, impl):
     # Numba matches an overload's typer to the call by its parameters: one per arity.
+    if impl.__code__.co_argcount == 3:
+
+        def typer3(a, b, c):
+            if isinstance(a, types.Float) and a == b == c:
+                return impl
+
+        return typer3
+
     if impl.__code__.co_argcount == 2:
 
         def typer2(a, b):
