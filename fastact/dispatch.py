@@ -39,8 +39,6 @@ class _Call:
         "arg_names",
         "rowwise",
         "_drivers",
-        "default_params",
-        "default_kparams",
     )
 
     def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
@@ -51,11 +49,6 @@ class _Call:
         self.arg_names = ("x",) if direction == "forward" else ("grad", "saved")
         self.rowwise = act.kind == ROWWISE
         self._drivers = {}
-        # Set by _binder: the defaults' tuple (bind returns this very object when the call
-        # gives no parameters) and, per dtype, the defaults as the kernels take them,
-        # validated once: converting a float to np.float32 costs 0.25 us.
-        self.default_params = None
-        self.default_kparams = {}
 
     def driver(self, parallel: bool):
         """The compiled CPU driver for this form (memoised here: the call path is hot)."""
@@ -106,6 +99,23 @@ def _params(call, values):
         if message:
             raise ValueError(f"fastact.{call.name}: {message}")
     return out
+
+
+_KERNEL_PARAMS: dict = {}  # (name, dtype, *values) -> the values validated, as dtype scalars
+
+
+def _kernel_params(call, values, dtype):
+    """Parameter values validated and converted to ``dtype``, memoised by value: one
+    np.float32(v) costs 0.25 us. Zeros are not memoised (0.0 and -0.0 are one key)."""
+    key = (call.act.name, dtype, *values)
+    try:
+        return _KERNEL_PARAMS[key]
+    except (KeyError, TypeError):  # unhashable: _params reports it
+        pass
+    kparams = tuple(dtype.type(v) for v in _params(call, values))
+    if 0 not in kparams and len(_KERNEL_PARAMS) < 1024:
+        _KERNEL_PARAMS[key] = kparams
+    return kparams
 
 
 def _axis(call, axis, ndim):
@@ -304,12 +314,7 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
         ):
             return None
         dest = out
-    if not params:
-        kparams = ()
-    elif params is call.default_params:
-        kparams = call.default_kparams[dtype]
-    else:
-        kparams = tuple(dtype.type(v) for v in _params(call, params))
+    kparams = _kernel_params(call, params, dtype) if params else ()
     # The kernels take 1-D arrays (elementwise) or 2-D rows.
     if len(shape) != (2 if call.rowwise else 1):
         cut = (-1, shape[-1]) if call.rowwise else -1
@@ -426,10 +431,6 @@ def _binder(call: _Call):
     n = len(names)
 
     plain = (defaults[:-1], defaults[-1]) if act.kind == ROWWISE else (defaults, None)
-    if REQUIRED not in plain[0]:
-        call.default_params = plain[0]
-        checked = _params(call, plain[0])
-        call.default_kparams = {d: tuple(d.type(v) for v in checked) for d in (_FLOAT32, _FLOAT64)}
 
     def bind(args, kwargs):
         if not args and not kwargs:

@@ -195,3 +195,15 @@ def test_keyword_and_positional_parameters():
     assert not np.array_equal(fastact.leaky_relu(x), a)  # the parameter matters
     m = np.arange(6.0).reshape(2, 3)
     assert_same(fastact.softmax(m, 0), fastact.softmax(m, axis=0))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["f32", "f64"])
+def test_parameter_values_are_not_confused(dtype):
+    # Converted parameters are memoised by value: equal values that differ (the sign of
+    # zero, float32 vs float64 values) must still give their own results.
+    x = np.array([-1.0, 2.0], dtype)
+    for slope, want in [(0.0, 0.0), (-0.0, -0.0), (0.0, 0.0), (0.1, dtype(-0.1))]:
+        assert_same(
+            fastact.leaky_relu(x, slope), np.array([-slope if slope == 0 else want, 2.0], dtype)
+        )
+    assert_same(fastact.leaky_relu(x, np.float32(0.1)), np.array([-np.float32(0.1), 2.0], dtype))
