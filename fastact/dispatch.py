@@ -31,15 +31,7 @@ _FLOAT64 = np.dtype(np.float64)
 class _Call:
     """What one public call is about: the activation, the form's name and direction."""
 
-    __slots__ = (
-        "act",
-        "name",
-        "direction",
-        "inplace",
-        "arg_names",
-        "rowwise",
-        "_drivers",
-    )
+    __slots__ = ("act", "name", "direction", "inplace", "arg_names", "rowwise", "_drivers")
 
     def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
         self.act = act

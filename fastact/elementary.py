@@ -342,7 +342,11 @@ def _max_unordered_cpu(a, b):
 
 
 def fma(a, b, c):
-    """a * b + c, rounded once where the hardware has FMA (in Python: twice)."""
+    """a * b + c, rounded once where the hardware has FMA (in Python: twice).
+
+    Where it matters, write it out: LLVM contracts a * b + c only when the product has a
+    single use, so ``s * p`` shared by two sums would be rounded on its own.
+    """
     return a * b + c
 
 
@@ -370,11 +374,7 @@ def _mul_exact(typingctx, a, b):
 
 @intrinsic
 def _fmuladd(typingctx, a, b, c):
-    """a * b + c, fused where the CPU has FMA.
-
-    Written out, ``s * p`` shared by two sums is computed once and rounded: contraction
-    only fuses a product with a single use.
-    """
+    """llvm.fmuladd: the CPU implementation of `fma`."""
     if not (isinstance(a, types.Float) and a == b == c):
         return None
 
@@ -688,7 +688,7 @@ def _make_tanh(c):
             # One FMA: k |ln2_half - ln 2 / 2| <= 29 * 1e-9 is damped by the 2**k it
             # multiplies in m (0.03 ULP at worst); float64 needs Cody-Waite's two parts.
             inline_me()
-            return _fmuladd(k, type(a)(ln2_half), a)
+            return fma(k, type(a)(ln2_half), a)
 
     else:
 
@@ -696,7 +696,7 @@ def _make_tanh(c):
         def reduce_half(k, a):
             inline_me()
             T = type(a)
-            return _fmuladd(k, T(c.LN2_LO * 0.5), _fmuladd(k, T(c.LN2_HI * 0.5), a))
+            return fma(k, T(c.LN2_LO * 0.5), fma(k, T(c.LN2_HI * 0.5), a))
 
     def impl(x):
         """tanh|x| = -m / (m + 2) with m = expm1(-2|x|): one formula for every x.
@@ -715,8 +715,8 @@ def _make_tanh(c):
         h = v + v * (v * _horner(v, half_q))  # p = -2 h
         n2s = _neg_pow2i1(k)  # -2 * 2**k, normal: k >= -2 TANH_MAX log2(e) - 1
         s = n2s * T(-0.5)
-        m = _fmuladd(n2s, h, s - T(1))
-        return math.copysign(m / _fmuladd(n2s, h, s + T(1)), x)
+        m = fma(n2s, h, s - T(1))
+        return math.copysign(m / fma(n2s, h, s + T(1)), x)
 
     return impl
 
