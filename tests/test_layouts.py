@@ -13,10 +13,12 @@ from conftest import (
     layouts,
     param_values,
     sample,
+    saved_for,
     specials,
 )
 
 import fastact
+from fastact import dispatch
 
 
 def _forms(act, x, **kw):
@@ -134,6 +136,23 @@ def test_big_endian_and_longdouble(act, rng):
     ld = act.forward(x.astype(np.longdouble), *param_values(act))
     assert ld.dtype == np.longdouble
     np.testing.assert_array_equal(ld.astype(np.float64), want)
+
+
+@pytest.mark.parametrize("act", ALL, ids=ids)
+def test_results_carry_numpys_own_dtype_objects(act, monkeypatch):
+    # The short path tells dtypes apart by identity: a result of the general path with a
+    # copy of the float32 dtype sent every later call that took it (a forward's output
+    # into the backward) down the slow general path.
+    taken = []
+    real = dispatch._fast
+    monkeypatch.setattr(dispatch, "_fast", lambda *a: taken.append(real(*a)) or taken[-1])
+    p = param_values(act)
+    for x in (np.ones((4, 6), ">f4"), np.ones((4, 6), np.int16), np.ones((4, 6), np.float16)):
+        y = act.forward(x, *p)
+        assert y.dtype is np.dtype(y.dtype.type), x.dtype
+        taken.clear()
+        act.backward(y, saved_for(act, y), *p)
+        assert taken[-1] is not None or y.dtype == np.float16, x.dtype
 
 
 @pytest.mark.parametrize("act", ALL, ids=ids)
