@@ -301,10 +301,11 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
         return None
     flags = x.flags
     shape = x.shape
+    size = x.size
     if (
         not flags.c_contiguous
         or (call.inplace and not flags.writeable)
-        or x.size == 0
+        or size == 0
         or (call.rowwise and (type(axis) is not int or not shape or -1 != axis != len(shape) - 1))
     ):
         return None
@@ -342,7 +343,7 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
     else:
         dest_k = dest
     args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
-    if cpu is None and _use_parallel(call, None, x.size):
+    if cpu is None and _use_parallel(call, None, size):
         with _parallel_section():
             call.driver(True)(*args)
     else:
