@@ -20,6 +20,8 @@ array view it creates (an atomic add and a call per view, ~40 cycles), and loops
 create several views per row; views of a borrowed array carry none. It must not outlive
 ``a``: use it on arguments, or on a local array kept alive with ``keep_alive(a)``.
 
+``same_data(a, b)`` detects in-place calls, whose loops must use one array to vectorize.
+
 ``is_single(a)`` tells float32 from float64 at compile time: ``a.itemsize == 4`` is read
 at run time, both branches stay, and that has cost float32 loops half their vector width.
 """
@@ -98,6 +100,32 @@ def borrowed(typingctx, a):
         return view._getvalue()
 
     return a(a), codegen
+
+
+def same_data(a, b):
+    """Whether the arrays ``a`` and ``b`` start at the same address. A loop that reads ``a``
+    and writes ``b`` must then read ``b`` itself: LLVM guards vectorized loops with a
+    run-time overlap check, and two views of the same memory fail it, so an in-place call
+    would run the scalar loop (5-8x slower). Both branches compute the same values, so in
+    Python (the CUDA simulator) the answer does not matter: False."""
+    return False
+
+
+@intrinsic
+def _same_data(typingctx, a, b):
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        pa = context.make_array(sig.args[0])(context, builder, value=args[0]).data
+        pb = context.make_array(sig.args[1])(context, builder, value=args[1]).data
+        return builder.icmp_unsigned("==", builder.ptrtoint(pa, i64), builder.ptrtoint(pb, i64))
+
+    return types.boolean(a, b), codegen
+
+
+@overload(same_data, inline="always")
+def _same_data_ol(a, b):
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        return lambda a, b: _same_data(a, b)
 
 
 @register_jitable

@@ -21,7 +21,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from . import elementary as em
-from .codegen import borrowed, inline_here, is_single, keep_alive
+from .codegen import borrowed, inline_here, is_single, keep_alive, same_data
 from .registry import ELEMENTWISE, ROWWISE, Activation, Param, register
 
 # Every kernel is a generic Numba function: callable from Python, inlined into @njit
@@ -276,8 +276,12 @@ def _softmax_row(x, out, scratch):
         ob = out[b : b + _ROW_BLOCK]
         # The exps in a loop of their own: a float64 sum in the same loop would make LLVM
         # vectorize all of it at float64 width, halving the float32 exps' throughput.
-        for i in range(ob.size):
-            ob[i] = _exp_diff(xb[i], m)
+        if same_data(xb, ob):  # in place: one array in the loop (see codegen.same_data)
+            for i in range(ob.size):
+                ob[i] = _exp_diff(ob[i], m)
+        else:
+            for i in range(ob.size):
+                ob[i] = _exp_diff(xb[i], m)
         if is_single(x):
             # float32: pairs added in float32 (one rounding: at most 2**-24 of the sum, as
             # the terms are positive), then in float64, reordered (far below that): half
@@ -412,8 +416,12 @@ def softmax_row_backward(grad, y, out):
         for i in range(y.size):
             dot = _add(dot, grad[i] * y[i])
     d = y.dtype.type(dot)  # float32 rows keep 16-lane vectors
-    for i in range(y.size):
-        out[i] = y[i] * (grad[i] - d)
+    if same_data(grad, out):  # in place: one array in the loop (see codegen.same_data)
+        for i in range(y.size):
+            out[i] = y[i] * (out[i] - d)
+    else:
+        for i in range(y.size):
+            out[i] = y[i] * (grad[i] - d)
 
 
 def _softmax_ref(x, axis):

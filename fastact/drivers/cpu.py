@@ -18,7 +18,7 @@ import types
 
 from numba import njit, prange
 
-from ..codegen import borrowed, prefer_wide_vectors
+from ..codegen import borrowed, prefer_wide_vectors, same_data
 from ..registry import ELEMENTWISE, ROWWISE
 from . import source_fingerprint
 
@@ -38,12 +38,17 @@ def map_forward(x, out, params):
         out[i] = _forward(x[i], *params)
     x, out = borrowed(x)[head:], borrowed(out)[head:]
     step = _elements_per_block(x.size, _PARALLEL)
+    in_place = same_data(x, out)
     for b in prange((x.size + step - 1) // step):
         prefer_wide_vectors()
         lo, hi = b * step, (b + 1) * step
         xb, ob = x[lo:hi], out[lo:hi]
-        for i in range(ob.size):
-            ob[i] = _forward(xb[i], *params)
+        if in_place:  # one array in the loop: see codegen.same_data
+            for i in range(ob.size):
+                ob[i] = _forward(ob[i], *params)
+        else:
+            for i in range(ob.size):
+                ob[i] = _forward(xb[i], *params)
 
 
 def map_backward(grad, saved, out, params):
@@ -52,12 +57,17 @@ def map_backward(grad, saved, out, params):
         out[i] = _backward(grad[i], saved[i], *params)
     grad, saved, out = borrowed(grad)[head:], borrowed(saved)[head:], borrowed(out)[head:]
     step = _elements_per_block(grad.size, _PARALLEL)
+    in_place = same_data(grad, out)  # the backward's in-place form writes grad
     for b in prange((grad.size + step - 1) // step):
         prefer_wide_vectors()
         lo, hi = b * step, (b + 1) * step
         gb, sb, ob = grad[lo:hi], saved[lo:hi], out[lo:hi]
-        for i in range(ob.size):
-            ob[i] = _backward(gb[i], sb[i], *params)
+        if in_place:
+            for i in range(ob.size):
+                ob[i] = _backward(ob[i], sb[i], *params)
+        else:
+            for i in range(ob.size):
+                ob[i] = _backward(gb[i], sb[i], *params)
 
 
 @njit(cache=True)
