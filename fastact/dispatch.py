@@ -537,45 +537,34 @@ def make_public(act: Activation) -> dict:
 
 
 def _make_form(call, bind):
-    # The short path first, binding nothing when there is nothing to bind: at 1e3
-    # elements each Python call on the way costs ~1% of the call.
     plain = bind((), {})
+
+    def call_with(arrays, args, kwargs, out, target):
+        # The short path first, binding nothing when there is nothing to bind: at 1e3
+        # elements each Python call on the way costs ~1% of the call.
+        params, axis = bind(args, kwargs) if args or kwargs else plain
+        if target is None or target == "cpu":
+            done = _fast(call, arrays, params, axis, out, target)
+            if done is not None:
+                return done
+        return _general(call, arrays, params, axis, out, target)
+
     if call.direction == "forward":
         if call.inplace:
 
             def form(x, *args, target=None, **kwargs):
-                params, axis = bind(args, kwargs) if args or kwargs else plain
-                if target is None or target == "cpu":
-                    done = _fast(call, (x,), params, axis, None, target)
-                    if done is not None:
-                        return done
-                return _general(call, (x,), params, axis, None, target)
+                return call_with((x,), args, kwargs, None, target)
         else:
 
             def form(x, *args, out=None, target=None, **kwargs):
-                params, axis = bind(args, kwargs) if args or kwargs else plain
-                if target is None or target == "cpu":
-                    done = _fast(call, (x,), params, axis, out, target)
-                    if done is not None:
-                        return done
-                return _general(call, (x,), params, axis, out, target)
+                return call_with((x,), args, kwargs, out, target)
     elif call.inplace:
 
         def form(grad, saved, *args, target=None, **kwargs):
-            params, axis = bind(args, kwargs) if args or kwargs else plain
-            if target is None or target == "cpu":
-                done = _fast(call, (grad, saved), params, axis, None, target)
-                if done is not None:
-                    return done
-            return _general(call, (grad, saved), params, axis, None, target)
+            return call_with((grad, saved), args, kwargs, None, target)
     else:
 
         def form(grad, saved, *args, out=None, target=None, **kwargs):
-            params, axis = bind(args, kwargs) if args or kwargs else plain
-            if target is None or target == "cpu":
-                done = _fast(call, (grad, saved), params, axis, out, target)
-                if done is not None:
-                    return done
-            return _general(call, (grad, saved), params, axis, out, target)
+            return call_with((grad, saved), args, kwargs, out, target)
 
     return form
