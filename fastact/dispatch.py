@@ -288,9 +288,9 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
     ndarrays of one native float32/float64 dtype, C-contiguous, one shape, the last axis
     for the softmax family, ``out`` absent or of the same kind and not overlapping the
     inputs (``cpu`` is the target: None or "cpu"). Same checks, same driver and target
-    decision as ``run``: at 1e3 elements every attribute read here costs about 1% of the
+    decision as ``_general``: at 1e3 elements every attribute read here costs about 1% of the
     call, and large calls need the short path too: the Python code that runs right after
-    a kernel has swept the caches is slow (``run``'s general path cost 47 us at 2e5
+    a kernel has swept the caches is slow (``_general`` cost 47 us at 2e5
     elements, 18 us at 1e3)."""
     x = arrays[0]
     if type(x) is not np.ndarray:
@@ -357,17 +357,8 @@ def _disjoint(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
-def run(call: _Call, arrays, params, axis, out, target):
-    """Validate, normalise and compute one public call."""
-    if target is None or target == "cpu":
-        done = _fast(call, arrays, params, axis, out, target)
-        if done is not None:
-            return done
-    return _general(call, arrays, params, axis, out, target)
-
-
 def _general(call: _Call, arrays, params, axis, out, target):
-    """``run`` for every call that ``_fast`` declines."""
+    """Validate, normalise and compute one public call that ``_fast`` declined."""
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
     if target == "cuda" or (
