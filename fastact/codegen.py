@@ -131,3 +131,9 @@ def _same_data_ol(a, b):
 @register_jitable
 def keep_alive(a):
     """Use ``a`` here, so that Numba releases it no earlier (after its borrowed views)."""
+
+
+# Every activation kernel is a generic Numba function: callable from Python, inlined into
+# @njit and @cuda.jit callers. error_model="numpy" drops the per-division zero check that
+# would stop LLVM from vectorizing the callers' loops.
+kernel = register_jitable(error_model="numpy")

@@ -12,140 +12,42 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
-import numbers
 import threading
 
 import numba
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
 
 from . import tuning
 from .drivers import cpu
 from .registry import REQUIRED, ROWWISE, Activation
+from .validation import (
+    FLOAT32,
+    FLOAT64,
+    Call,
+    check_in_place,
+    check_out,
+    check_same_shape,
+    compute_dtype,
+    dtypes,
+    is_cuda,
+    kernel_params,
+)
+from .validation import axis as normalize_axis
+from .validation import params as check_params
 
 TARGETS = (None, "cpu", "parallel", "cuda")
-_FLOAT32 = np.dtype(np.float32)
-_FLOAT64 = np.dtype(np.float64)
+_FLOAT32, _FLOAT64 = FLOAT32, FLOAT64
 
 
-class _Call:
-    """What one public call is about: the activation, the form's name and direction."""
-
-    __slots__ = ("act", "name", "direction", "inplace", "arg_names", "rowwise", "_drivers")
-
-    def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
-        self.act = act
-        self.name = name
-        self.direction = direction
-        self.inplace = inplace
-        self.arg_names = ("x",) if direction == "forward" else ("grad", "saved")
-        self.rowwise = act.kind == ROWWISE
-        self._drivers = {}
-
-    def driver(self, parallel: bool):
-        """The compiled CPU driver for this form (memoised here: the call path is hot)."""
-        try:
-            return self._drivers[parallel]
-        except KeyError:
-            d = self._drivers[parallel] = cpu.compiled(self.act, self.direction, parallel)
-            return d
-
-    def error(self, exc, arg, message):
-        return exc(f"fastact.{self.name}: argument '{arg}' {message}")
-
-
-# ------------------------------------------------------------------ dtypes
-_DTYPES: dict = {}  # input dtype -> (the float dtype it stands for, its compute dtype)
-
-
-def _dtypes(call, arg, dtype):
-    """(float dtype, compute dtype) of an input: floats stand for themselves (native byte
-    order), integers and bools for float64; float32 computes float16 and float32, float64
-    computes the rest."""
+def _driver(call: Call, parallel: bool, variant):
+    """The compiled CPU driver of this form (memoised on the call: the path is hot)."""
     try:
-        return _DTYPES[dtype]
+        return call.drivers[parallel, variant]
     except KeyError:
-        pass
-    if dtype.kind == "f":
-        # The builtin (singleton) dtype, not newbyteorder's copy: results carry it, and
-        # _fast tells dtypes apart by identity (a copy would send every later call that
-        # takes this result down the general path).
-        as_float = np.dtype(dtype.type)
-    elif dtype.kind in "biu":
-        as_float = _FLOAT64
-    else:
-        raise call.error(
-            TypeError, arg, f"has dtype {dtype}; expected a real (floating, integer or bool) type"
+        d = call.drivers[parallel, variant] = cpu.compiled(
+            call.act, call.direction, parallel, variant
         )
-    info = _DTYPES[dtype] = (as_float, _FLOAT32 if as_float.itemsize <= 4 else _FLOAT64)
-    return info
-
-
-# ------------------------------------------------------------------ arguments
-def _params(call, values):
-    act = call.act
-    out = []
-    for p, v in zip(act.params, values, strict=True):
-        if type(v) is not float and not isinstance(v, numbers.Real):
-            raise call.error(TypeError, p.name, f"must be a real number, got {type(v).__name__}")
-        out.append(float(v))
-    if act.check is not None:
-        message = act.check(*out)
-        if message:
-            raise ValueError(f"fastact.{call.name}: {message}")
-    return out
-
-
-_KERNEL_PARAMS: dict = {}  # (name, dtype, *values) -> the values validated, as dtype scalars
-
-
-def _kernel_params(call, values, dtype):
-    """Parameter values validated and converted to ``dtype``, memoised by value: one
-    np.float32(v) costs 0.25 us. Zeros are not memoised (0.0 and -0.0 are one key)."""
-    key = (call.act.name, dtype, *values)
-    try:
-        return _KERNEL_PARAMS[key]
-    except (KeyError, TypeError):  # unhashable: _params reports it
-        pass
-    kparams = tuple(dtype.type(v) for v in _params(call, values))
-    if 0 not in kparams and len(_KERNEL_PARAMS) < 1024:
-        _KERNEL_PARAMS[key] = kparams
-    return kparams
-
-
-def _axis(call, axis, ndim):
-    if axis is None:
-        return None
-    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
-        raise call.error(TypeError, "axis", f"must be an int or None, got {type(axis).__name__}")
-    # A 0-d array has one element along axis 0 or -1, as in PyTorch.
-    return normalize_axis_index(int(axis), max(ndim, 1), f"fastact.{call.name}: argument 'axis'")
-
-
-def check_in_place(call, a):
-    """What an in-place form needs of its host array: a writeable floating NumPy array."""
-    arg = call.arg_names[0]
-    if not isinstance(a, np.ndarray):
-        raise call.error(
-            TypeError, arg, f"must be a NumPy array to work in place, got {type(a).__name__}"
-        )
-    if a.dtype.kind != "f":
-        raise call.error(
-            TypeError, arg, f"has dtype {a.dtype}; in-place forms need a floating dtype"
-        )
-    if not a.flags.writeable:
-        raise call.error(ValueError, arg, "is read-only")
-
-
-def _check_out(call, arg, out, shape):
-    if not isinstance(out, np.ndarray):
-        raise call.error(TypeError, arg, f"must be a NumPy array, got {type(out).__name__}")
-    if out.dtype.kind != "f":
-        raise call.error(TypeError, arg, f"has dtype {out.dtype}; expected a floating dtype")
-    if not out.flags.writeable:
-        raise call.error(ValueError, arg, "is read-only")
-    if out.shape != shape:
-        raise call.error(ValueError, arg, f"has shape {out.shape}; expected {shape}")
+        return d
 
 
 # ------------------------------------------------------------------ layouts
@@ -203,14 +105,6 @@ _FLAT_C, _FLAT_F = _Flat("C"), _Flat("F")
 
 
 # ------------------------------------------------------------------ targets
-def _is_cuda(a) -> bool:
-    # __cuda_ndarray__ marks Numba device arrays, including the CUDA simulator's, which
-    # have no __cuda_array_interface__.
-    if isinstance(a, np.ndarray):
-        return False
-    return hasattr(a, "__cuda_array_interface__") or bool(getattr(a, "__cuda_ndarray__", False))
-
-
 _guard_lock = threading.Lock()
 _parallel_guard = None
 
@@ -269,7 +163,7 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
-def _run_cuda(call, arrays, params, axis, out):
+def _run_cuda(call, arrays, variant, params, axis, out):
     try:
         # import_module goes through sys.modules, where a missing numba-cuda shows (and
         # where tests simulate one); `from .drivers import cuda` would not, once loaded.
@@ -279,11 +173,11 @@ def _run_cuda(call, arrays, params, axis, out):
             f"fastact.{call.name}: target='cuda' needs NVIDIA's numba-cuda and a GPU "
             f"(pip install 'fastact[cuda]'): {e}"
         ) from None
-    return cuda.run(call, arrays, params, axis, out)
+    return cuda.run(call, arrays, variant, params, axis, out)
 
 
 # ------------------------------------------------------------------ the call
-def _fast(call: _Call, arrays, params, axis, out, cpu):
+def _fast(call: Call, arrays, params, axis, out, cpu):
     """The commonest call in as few steps as possible, or None to take the general path:
     ndarrays of one native float32/float64 dtype, C-contiguous, one shape, the last axis
     for the softmax family, ``out`` absent or of the same kind and not overlapping the
@@ -333,7 +227,7 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
         ):
             return None
         dest = out
-    kparams = _kernel_params(call, params, dtype) if params else ()
+    variant, kparams = kernel_params(call, params, dtype) if params else (None, ())
     # The kernels take 1-D arrays (elementwise) or 2-D rows.
     if len(shape) != (2 if call.rowwise else 1):
         cut = (-1, shape[-1]) if call.rowwise else -1
@@ -345,9 +239,9 @@ def _fast(call: _Call, arrays, params, axis, out, cpu):
     args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
     if cpu is None and _use_parallel(call, None, size):
         with _parallel_section():
-            call.driver(True)(*args)
+            _driver(call, True, variant)(*args)
     else:
-        call.driver(False)(*args)
+        _driver(call, False, variant)(*args)
     return dest
 
 
@@ -357,37 +251,34 @@ def _disjoint(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
-def _general(call: _Call, arrays, params, axis, out, target):
+def _general(call: Call, arrays, params, axis, out, target):
     """Validate, normalise and compute one public call that ``_fast`` declined."""
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
     if target == "cuda" or (
-        target is None and (any(map(_is_cuda, arrays)) or (out is not None and _is_cuda(out)))
+        target is None and (any(map(is_cuda, arrays)) or (out is not None and is_cuda(out)))
     ):
-        return _run_cuda(call, arrays, _params(call, params), axis, out)
+        return _run_cuda(call, arrays, *check_params(call, params), axis, out)
 
     names = call.arg_names
     if call.inplace:
         check_in_place(call, arrays[0])
     arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
-    result_dtype, compute = _dtypes(call, names[0], arrays[0].dtype)
+    result_dtype, compute = dtypes(call, names[0], arrays[0].dtype)
     if len(arrays) == 2:
-        saved_dtype = _dtypes(call, names[1], arrays[1].dtype)[0]
-        if arrays[0].shape != arrays[1].shape:
-            raise call.error(
-                ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
-            )
+        saved_dtype = dtypes(call, names[1], arrays[1].dtype)[0]
+        check_same_shape(call, arrays[0].shape, arrays[1].shape)
         if saved_dtype != result_dtype:
             result_dtype = np.result_type(result_dtype, saved_dtype)
-            compute = _FLOAT32 if result_dtype.itemsize <= 4 else _FLOAT64
-    values = _params(call, params) if params else ()
+            compute = compute_dtype(result_dtype)
+    variant, values = check_params(call, params) if params else (None, ())
     if call.rowwise:
-        axis = _axis(call, axis, arrays[0].ndim)
+        axis = normalize_axis(call, axis, arrays[0].ndim)
     shape = arrays[0].shape
     if call.inplace:
         dest = arrays[0]
     elif out is not None:
-        _check_out(call, "out", out, shape)
+        check_out(call, "out", out, shape)
         dest = out
     else:
         dest = None
@@ -428,7 +319,7 @@ def _general(call: _Call, arrays, params, axis, out, target):
     kparams = tuple(compute.type(v) for v in values) if values else ()
 
     parallel = _use_parallel(call, target, dest.size)
-    driver = call.driver(parallel)
+    driver = _driver(call, parallel, variant)
     if parallel:
         with _parallel_section():
             driver(*inputs, work, kparams)
@@ -440,7 +331,7 @@ def _general(call: _Call, arrays, params, axis, out, target):
 
 
 # ------------------------------------------------------------------ public functions
-def _binder(call: _Call):
+def _binder(call: Call):
     """Resolve positional/keyword parameters to values, as Python's call would."""
     act = call.act
     names = act.param_names + (("axis",) if act.kind == ROWWISE else ())
@@ -515,7 +406,7 @@ def make_public(act: Activation) -> dict:
     """Build the four public forms of ``act`` and attach them to its record."""
     forms = {}
     for suffix, (direction, inplace, returns) in _FORMS.items():
-        call = _Call(act, act.name + suffix, direction, inplace)
+        call = Call(act, act.name + suffix, direction, inplace)
         names, defaults, bind = _binder(call)
         fn = _make_form(call, bind)
         fn.__name__ = fn.__qualname__ = call.name

@@ -19,10 +19,17 @@ REQUIRED = object()  # default of a parameter that has none, e.g. threshold(x, t
 
 @dataclass(frozen=True)
 class Param:
-    """A numeric parameter passed to the kernels (``negative_slope``, ``beta``, ...)."""
+    """A parameter: numeric (``negative_slope``, ``beta``, ...: passed to the kernels,
+    rounded to the compute dtype) or, with ``choices``, a choice among strings
+    (``gelu``'s ``approximate``) that picks the kernels once per call."""
 
     name: str
-    default: float = REQUIRED  # type: ignore[assignment]
+    default: float | str = REQUIRED  # type: ignore[assignment]
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def is_choice(self) -> bool:
+        return self.choices is not None
 
 
 @dataclass(eq=False)
@@ -36,6 +43,10 @@ class Activation:
     functions also take ``axis``. Their optional ``block_kernels`` take the same arguments
     as C-contiguous 2-D blocks of rows; the CPU drivers call them instead of looping over
     the row kernels, so that they can work across short rows.
+
+    A function with a choice parameter (at most one) has one kernel per choice:
+    ``forward_kernel`` and ``backward_kernel`` are then dicts keyed by the choice, and
+    ``kernel(direction, variant)`` picks one; numeric parameters follow in ``params`` order.
 
     ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
     ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
@@ -75,6 +86,30 @@ class Activation:
             raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
         if self.kind != ROWWISE and self.block_kernels != (None, None):
             raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
+        choices = [p for p in self.params if p.is_choice]
+        if len(choices) > 1:
+            raise ValueError(f"{self.name}: at most one choice parameter")
+        for k in (self.forward_kernel, self.backward_kernel):
+            if isinstance(k, dict) != bool(choices) or (
+                choices and set(k) != set(choices[0].choices)
+            ):
+                raise ValueError(f"{self.name}: one kernel per choice of a choice parameter")
+
+    @property
+    def choice(self) -> Param | None:
+        """The choice parameter, if the function has one."""
+        return next((p for p in self.params if p.is_choice), None)
+
+    @property
+    def variants(self) -> tuple:
+        """The choices of the choice parameter, or ``(None,)``: one compiled driver each."""
+        c = self.choice
+        return c.choices if c is not None else (None,)
+
+    def kernel(self, direction: str, variant=None) -> Callable:
+        """The scalar (or row) kernel of ``direction`` for the choice ``variant``."""
+        k = self.forward_kernel if direction == "forward" else self.backward_kernel
+        return k[variant] if isinstance(k, dict) else k
 
     @property
     def param_names(self) -> tuple[str, ...]:

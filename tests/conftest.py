@@ -133,7 +133,7 @@ def saved_for(act, x, **kw):
 def _kernel_params(act, dtype):
     # Kernels see the parameters rounded to the compute dtype, as PyTorch does.
     compute = np.float32 if np.dtype(dtype).itemsize <= 4 else np.float64
-    return [np.float64(compute(v)) for v in param_values(act)]
+    return [v if isinstance(v, str) else np.float64(compute(v)) for v in param_values(act)]
 
 
 def reference(act, x, axis=-1):

@@ -24,13 +24,13 @@ def test_parallel_equals_serial(act, dtype, rng):
 
 def test_automatic_target_follows_the_threshold_table(monkeypatch):
     seen = []
-    real = dispatch._Call.driver
+    real = dispatch._driver
 
-    def spy(call, parallel):
+    def spy(call, parallel, variant):
         seen.append(parallel)
-        return real(call, parallel)
+        return real(call, parallel, variant)
 
-    monkeypatch.setattr(dispatch._Call, "driver", spy)
+    monkeypatch.setattr(dispatch, "_driver", spy)
     monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
     threads = numba.get_num_threads()
 

@@ -18,21 +18,28 @@ from fastact.drivers import cpu
 AVX512 = "+avx512f" in binding.get_host_cpu_features().flatten()
 
 
-def _asm(act, direction, dtype):
+def _asm(act, variant, direction, dtype):
     # A fresh, uncached compile of the driver: cached code has no assembly to inspect.
-    driver = numba.njit(error_model="numpy")(cpu._build(act, direction, False).py_func)
+    built = cpu._build(act, direction, False, variant)
+    driver = numba.njit(error_model="numpy")(built.py_func)
     shape = (4, 16) if act.kind == "rowwise" else (64,)
     x = np.ones(shape, dtype)
     arrays = [x] * (1 if direction == "forward" else 2)
-    driver(*arrays, np.empty_like(x), tuple(dtype(0.1) for _ in act.params))
+    numeric = [p for p in act.params if not p.is_choice]
+    driver(*arrays, np.empty_like(x), tuple(dtype(0.1) for _ in numeric))
     return driver.inspect_asm(driver.signatures[-1])
+
+
+VARIANTS = [(a, v) for a in ALL for v in a.variants]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("direction", ["forward", "backward"])
-@pytest.mark.parametrize("act", ALL, ids=ids)
-def test_driver_loop_is_vectorized(act, direction, dtype):
-    asm = _asm(act, direction, dtype)
+@pytest.mark.parametrize(
+    "act, variant", VARIANTS, ids=[a.name + (f"-{v}" if v else "") for a, v in VARIANTS]
+)
+def test_driver_loop_is_vectorized(act, variant, direction, dtype):
+    asm = _asm(act, variant, direction, dtype)
     packed = re.findall(r"\bv\w+p[sd]\s+[^\n]*%[yz]mm", asm)
     # A kernel left as a call per element leaves a handful of packed ops (4 for float64
     # tanh before its kernels were forced inline); vectorized loops have 14 or more.

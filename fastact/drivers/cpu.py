@@ -146,38 +146,40 @@ _TEMPLATES = {
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
-_KERNEL_SOURCES = ("kernels.py", "elementary.py", "codegen.py", "drivers/cpu.py")
+_KERNEL_SOURCES = ("kernels", "elementary.py", "codegen.py", "drivers/cpu.py")
 
 
 _lock = threading.Lock()
 _drivers: dict = {}
 
 
-def compiled(activation, direction: str, parallel: bool):
-    """The driver running ``activation``'s ``direction`` kernel, one thread or all.
+def compiled(activation, direction: str, parallel: bool, variant=None):
+    """The driver running ``activation``'s ``direction`` kernel (for the choice ``variant``
+    of its choice parameter, if it has one), one thread or all.
 
     Built on first use and memoised (Numba compiles it at its first call, per dtype,
     or loads it from the disk cache).
     """
-    key = (activation.name, direction, parallel)
+    key = (activation.name, direction, parallel, variant)
     try:
         return _drivers[key]
     except KeyError:
         with _lock:  # two threads must not build (and compile) the same driver twice
             if key not in _drivers:
-                _drivers[key] = _build(activation, direction, parallel)
+                _drivers[key] = _build(activation, direction, parallel, variant)
             return _drivers[key]
 
 
-def _build(activation, direction, parallel):
+def _build(activation, direction, parallel, variant):
     forward = direction == "forward"
-    kernel = activation.forward_kernel if forward else activation.backward_kernel
+    kernel = activation.kernel(direction, variant)
     kind = activation.kind
     block = activation.block_kernels[0 if forward else 1] if kind == ROWWISE else None
     if block is not None:
         kernel, kind = block, "blocks"
     template = _TEMPLATES[kind, direction]
-    name = f"{template.__name__}__{activation.name}__{'parallel' if parallel else 'serial'}"
+    tag = activation.name if variant is None else f"{activation.name}_{variant}"
+    name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
     bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
     bound["_PARALLEL"] = parallel
     fn = types.FunctionType(template.__code__, bound, name)

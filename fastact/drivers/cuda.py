@@ -41,7 +41,7 @@ from numba import cuda
 from numba.cuda import config
 from numba.np import numpy_support
 
-from .. import dispatch as _d
+from .. import validation as v
 from ..registry import ROWWISE
 from . import cuda_kernels as ck
 from .cuda_math import register as _register_math
@@ -69,7 +69,7 @@ def set_row_thresholds(warp_row_max=None, block_row_max=None):
 
 # ------------------------------------------------------------------ arrays
 def _kind(a) -> str:
-    if not _d._is_cuda(a):
+    if not v.is_cuda(a):
         return "host"
     lib = type(a).__module__.split(".")[0]
     return lib if lib in ("cupy", "torch") else "numba"
@@ -167,7 +167,7 @@ def _check_gpu(call):
 
 
 # ------------------------------------------------------------------ the call
-def run(call, arrays, params, axis, out):
+def run(call, arrays, variant, params, axis, out):
     """Validate and compute one call on the GPU; see the module docstring."""
     _check_gpu(call)
     names = call.arg_names
@@ -183,7 +183,7 @@ def run(call, arrays, params, axis, out):
         if not on_gpu and _kind(out) != "host":
             raise call.error(TypeError, "out", f"is on the GPU but '{names[0]}' is a host array")
     if not on_gpu:
-        return _run_host(call, arrays, params, axis, out)
+        return _run_host(call, arrays, variant, params, axis, out)
 
     views = [_view(a) for a in arrays]
     named = [*zip(names, arrays, strict=True), *([("out", out)] if out is not None else [])]
@@ -215,7 +215,7 @@ def run(call, arrays, params, axis, out):
             dest = _empty(lib, arrays[0], views[0].shape, result, stream)
             dest_view = _view(dest)
         if dest_view.size:
-            _compute(call, views, dest_view, params, axis, compute, stream)
+            _compute(call, views, dest_view, variant, params, axis, compute, stream)
     return dest
 
 
@@ -228,15 +228,13 @@ def _validate(call, arrays, axis, dest):
             names[0],
             f"has dtype {arrays[0].dtype}; in-place forms need a floating dtype",
         )
-    dtypes = [_d._dtypes(call, n, a.dtype) for n, a in zip(names, arrays, strict=True)]
-    if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
-        raise call.error(
-            ValueError, "saved", f"has shape {arrays[1].shape}; 'grad' has {arrays[0].shape}"
-        )
+    dtypes = [v.dtypes(call, n, a.dtype) for n, a in zip(names, arrays, strict=True)]
+    if len(arrays) == 2:
+        v.check_same_shape(call, arrays[0].shape, arrays[1].shape)
     result = np.result_type(*(f for f, _ in dtypes))
-    compute = _d._FLOAT32 if result.itemsize <= 4 else _d._FLOAT64
+    compute = v.compute_dtype(result)
     if call.act.kind == ROWWISE:
-        axis = _d._axis(call, axis, len(arrays[0].shape))
+        axis = v.axis(call, axis, len(arrays[0].shape))
     if dest is not None:
         shape = tuple(arrays[0].shape)
         if dest.dtype.kind != "f":
@@ -246,21 +244,21 @@ def _validate(call, arrays, axis, dest):
     return result, compute, axis
 
 
-def _run_host(call, arrays, params, axis, out):
+def _run_host(call, arrays, variant, params, axis, out):
     """target='cuda' with host input: copy to the device, compute, copy back."""
     if call.inplace:
-        _d.check_in_place(call, arrays[0])
+        v.check_in_place(call, arrays[0])
     arrays = [np.asarray(a) for a in arrays]
     result, compute, axis = _validate(call, arrays, axis, None)
     shape = arrays[0].shape
     if out is not None:
-        _d._check_out(call, "out", out, shape)
+        v.check_out(call, "out", out, shape)
     dest = arrays[0] if call.inplace else out if out is not None else np.empty(shape, result)
     if dest.size == 0:
         return dest
     views = [cuda.to_device(np.ascontiguousarray(a)) for a in arrays]
     work = cuda.device_array(shape, dest.dtype)
-    _compute(call, views, work, params, axis, compute, 0)
+    _compute(call, views, work, variant, params, axis, compute, 0)
     if dest.flags.c_contiguous:
         work.copy_to_host(dest)
     else:
@@ -291,20 +289,20 @@ def _copy(a, stream, dtype=None):
     return c
 
 
-def _compute(call, ins, dest, params, axis, compute, stream):
+def _compute(call, ins, dest, variant, params, axis, compute, stream):
     ins = [_copy(a, stream) if _overlaps(a, dest) and not _same(a, dest) else a for a in ins]
     ctype = numpy_support.from_dtype(compute)
-    kparams = tuple(compute.type(v) for v in params)
+    kparams = tuple(compute.type(p) for p in params)
     if call.act.kind == ROWWISE:
         _rows(call, ins, dest, axis, ctype, kparams, stream)
     else:
-        _map(call, ins, dest, ctype, kparams, stream)
+        _map(call, ins, dest, variant, ctype, kparams, stream)
 
 
-def _map(call, ins, dest, ctype, kparams, stream):
+def _map(call, ins, dest, variant, ctype, kparams, stream):
     act = call.act
     arrays = [*ins, dest]
-    kernel_fn = act.forward_kernel if call.direction == "forward" else act.backward_kernel
+    kernel_fn = act.kernel(call.direction, variant)
     bind = {"_forward": kernel_fn} if call.direction == "forward" else {"_backward": kernel_fn}
     if all(a.is_c_contiguous() for a in arrays):
         flat = [a.reshape(a.size) for a in arrays]
@@ -315,7 +313,8 @@ def _map(call, ins, dest, ctype, kparams, stream):
     else:
         flat = arrays
         template = f"map_{call.direction}_nd"
-    kernel = ck.compiled(template, f"{act.name}_{call.direction}", ctype, **bind)
+    tag = act.name if variant is None else f"{act.name}_{variant}"
+    kernel = ck.compiled(template, f"{tag}_{call.direction}", ctype, **bind)
     _launch(kernel, dest.size, MAP_THREADS, MAP_THREADS, stream, *flat, kparams)
 
 

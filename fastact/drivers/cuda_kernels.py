@@ -322,7 +322,7 @@ TEMPLATES = {
 
 # Sources the compiled kernels depend on (see source_fingerprint).
 _KERNEL_SOURCES = (
-    "kernels.py",
+    "kernels",
     "elementary.py",
     "codegen.py",
     "drivers/cuda_kernels.py",

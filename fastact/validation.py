@@ -1,0 +1,163 @@
+"""The checks every target shares: what a call is about, and what its arguments must be.
+
+The CPU dispatch (``dispatch``) and the GPU path (``drivers.cuda``) both validate through
+this module, before anything is written: a failed call leaves its arrays unchanged. Every
+error names the function and the argument at fault.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+from .registry import ROWWISE, Activation
+
+FLOAT32 = np.dtype(np.float32)
+FLOAT64 = np.dtype(np.float64)
+
+
+class Call:
+    """What one public form is about: the activation, the form's name and direction."""
+
+    __slots__ = ("act", "name", "direction", "inplace", "arg_names", "rowwise", "drivers")
+
+    def __init__(self, act: Activation, name: str, direction: str, inplace: bool):
+        self.act = act
+        self.name = name
+        self.direction = direction
+        self.inplace = inplace
+        self.arg_names = ("x",) if direction == "forward" else ("grad", "saved")
+        self.rowwise = act.kind == ROWWISE
+        self.drivers = {}  # (parallel, variant) -> compiled CPU driver, filled by dispatch
+
+    def error(self, exc, arg, message):
+        return exc(f"fastact.{self.name}: argument '{arg}' {message}")
+
+
+# ------------------------------------------------------------------ dtypes
+_DTYPES: dict = {}  # input dtype -> (the float dtype it stands for, its compute dtype)
+
+
+def dtypes(call, arg, dtype):
+    """(float dtype, compute dtype) of an input: floats stand for themselves (native byte
+    order), integers and bools for float64; float32 computes float16 and float32, float64
+    computes the rest."""
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        pass
+    if dtype.kind == "f":
+        # The builtin (singleton) dtype, not newbyteorder's copy: results carry it, and
+        # the dispatch's short path tells dtypes apart by identity (a copy would send
+        # every later call that takes this result down the general path).
+        as_float = np.dtype(dtype.type)
+    elif dtype.kind in "biu":
+        as_float = FLOAT64
+    else:
+        raise call.error(
+            TypeError, arg, f"has dtype {dtype}; expected a real (floating, integer or bool) type"
+        )
+    info = _DTYPES[dtype] = (as_float, FLOAT32 if as_float.itemsize <= 4 else FLOAT64)
+    return info
+
+
+def compute_dtype(result):
+    return FLOAT32 if result.itemsize <= 4 else FLOAT64
+
+
+# ------------------------------------------------------------------ parameters
+def params(call, values):
+    """``(variant, numbers)``: the choice parameter's value (None if there is none) and
+    the numeric parameters as floats, in registry order, validated."""
+    act = call.act
+    variant = None
+    numeric = []
+    for p, v in zip(act.params, values, strict=True):
+        if p.is_choice:
+            if not isinstance(v, str) or v not in p.choices:
+                listed = ", ".join(repr(c) for c in p.choices)
+                exc = ValueError if isinstance(v, str) else TypeError
+                raise call.error(exc, p.name, f"must be one of {listed}; got {v!r}")
+            variant = v
+            continue
+        if type(v) is not float and not isinstance(v, numbers.Real):
+            raise call.error(TypeError, p.name, f"must be a real number, got {type(v).__name__}")
+        numeric.append(float(v))
+    if act.check is not None:
+        message = act.check(*numeric)
+        if message:
+            raise ValueError(f"fastact.{call.name}: {message}")
+    return variant, numeric
+
+
+_KERNEL_PARAMS: dict = {}  # (name, dtype, *values) -> (variant, values as dtype scalars)
+
+
+def kernel_params(call, values, dtype):
+    """``params`` with the numbers converted to ``dtype``, memoised by value: one
+    np.float32(v) costs 0.25 us. Zeros are not memoised (0.0 and -0.0 are one key)."""
+    key = (call.act.name, dtype, *values)
+    try:
+        return _KERNEL_PARAMS[key]
+    except (KeyError, TypeError):  # unhashable: params() reports it
+        pass
+    variant, numeric = params(call, values)
+    result = (variant, tuple(dtype.type(v) for v in numeric))
+    if 0 not in result[1] and len(_KERNEL_PARAMS) < 1024:
+        _KERNEL_PARAMS[key] = result
+    return result
+
+
+def axis(call, axis, ndim):
+    """``axis`` normalised to ``0 <= axis < ndim`` (a 0-d array has one axis), or None."""
+    if axis is None:
+        return None
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise call.error(TypeError, "axis", f"must be an int or None, got {type(axis).__name__}")
+    # A 0-d array has one element along axis 0 or -1, as in PyTorch.
+    return normalize_axis_index(int(axis), max(ndim, 1), f"fastact.{call.name}: argument 'axis'")
+
+
+# ------------------------------------------------------------------ arrays
+def check_in_place(call, a):
+    """What an in-place form needs of its host array: a writeable floating NumPy array."""
+    arg = call.arg_names[0]
+    if not isinstance(a, np.ndarray):
+        raise call.error(
+            TypeError, arg, f"must be a NumPy array to work in place, got {type(a).__name__}"
+        )
+    if a.dtype.kind != "f":
+        raise call.error(
+            TypeError, arg, f"has dtype {a.dtype}; in-place forms need a floating dtype"
+        )
+    if not a.flags.writeable:
+        raise call.error(ValueError, arg, "is read-only")
+
+
+def check_out(call, arg, out, shape):
+    """What ``out`` must be on the host: a writeable floating array of the result's shape."""
+    if not isinstance(out, np.ndarray):
+        raise call.error(TypeError, arg, f"must be a NumPy array, got {type(out).__name__}")
+    if out.dtype.kind != "f":
+        raise call.error(TypeError, arg, f"has dtype {out.dtype}; expected a floating dtype")
+    if not out.flags.writeable:
+        raise call.error(ValueError, arg, "is read-only")
+    if out.shape != shape:
+        raise call.error(ValueError, arg, f"has shape {out.shape}; expected {shape}")
+
+
+def check_same_shape(call, grad_shape, saved_shape):
+    if tuple(grad_shape) != tuple(saved_shape):
+        raise call.error(
+            ValueError, "saved", f"has shape {tuple(saved_shape)}; 'grad' has {tuple(grad_shape)}"
+        )
+
+
+def is_cuda(a) -> bool:
+    """Whether ``a`` lives on the GPU. ``__cuda_ndarray__`` marks Numba device arrays,
+    including the CUDA simulator's, which have no ``__cuda_array_interface__``."""
+    if isinstance(a, np.ndarray):
+        return False
+    return hasattr(a, "__cuda_array_interface__") or bool(getattr(a, "__cuda_ndarray__", False))
