@@ -10,7 +10,7 @@ import re
 import numba
 import numpy as np
 import pytest
-from conftest import ALL, ids
+from conftest import ALL
 from llvmlite import binding
 
 from fastact.drivers import cpu

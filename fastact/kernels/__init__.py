@@ -25,9 +25,9 @@ from the registry. The drivers' cache fingerprint covers every file of this pack
 """
 
 # Import order is registration order: the order of the catalogue everywhere.
+from . import logistic, rectifiers, softmax
 from .logistic import *  # noqa: F403
 from .rectifiers import *  # noqa: F403
 from .softmax import *  # noqa: F403
-from . import logistic, rectifiers, softmax
 
 __all__ = [*logistic.__all__, *rectifiers.__all__, *softmax.__all__]

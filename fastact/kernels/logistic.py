@@ -74,5 +74,3 @@ register(
         summary="Hyperbolic tangent.",
     )
 )
-
-

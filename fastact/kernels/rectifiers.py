@@ -70,5 +70,3 @@ register(
         summary="Leaky ReLU: x if x > 0 else negative_slope * x.",
     )
 )
-
-
