@@ -109,6 +109,30 @@ def _torch_softmax_backward(torch, g, y, axis, out=None):
     return torch._softmax_backward_data(g, y, axis, y.dtype, grad_input=out)
 
 
+# --------------------------------------------------------------------------- hard functions
+def _torch_out(op):
+    """A PyTorch forward ``op(x, *params, out=None)`` with an ``out=`` overload."""
+    return lambda torch, x, *p, out=None: (
+        op(torch)(x, *p) if out is None else op(torch)(x, *p, out=out)
+    )
+
+
+def _torch_aten_backward(name, overload="grad_input"):
+    """``torch.ops.aten.<name>`` as a backward peer: out= through its ``overload``."""
+
+    def run(torch, g, x, *p, out=None):
+        op = getattr(_aten(torch), name)
+        if out is None:
+            return op(g, x, *p)
+        return getattr(op, overload)(g, x, *p, **{overload: out})
+
+    return run
+
+
+def _np_hardswish_backward(g, x):
+    return np.where(x < -3, 0, np.where(x <= 3, g * (x / 3 + 0.5), g))
+
+
 BASELINES: dict[str, Baseline] = {
     "sigmoid": Baseline(
         numpy_forward=lambda x: 1 / (1 + np.exp(-x)),
@@ -143,6 +167,62 @@ BASELINES: dict[str, Baseline] = {
         numpy_backward=lambda g, y, axis: y * (g - (g * y).sum(axis, keepdims=True)),
         torch_forward=_torch_softmax,
         torch_backward=_torch_softmax_backward,
+    ),
+    "threshold": Baseline(
+        numpy_forward=lambda x, t, v: np.where(x > t, x, v),
+        numpy_backward=lambda g, x, t, v: np.where(x > t, g, 0),
+        torch_forward=_torch_out(lambda torch: torch.threshold),
+        torch_backward=lambda torch, g, x, t, v, out=None: _torch_aten_backward(
+            "threshold_backward"
+        )(torch, g, x, t, out=out),
+        torch_forward_=lambda torch, x, t, v: torch.nn.functional.threshold_(x, t, v),
+        params={"threshold": 0.1, "value": 20.0},
+    ),
+    "hardsigmoid": Baseline(
+        numpy_forward=lambda x: np.clip(x / 6 + 0.5, 0, 1),
+        numpy_backward=lambda g, x: np.where((x > -3) & (x < 3), g / 6, 0),
+        torch_forward=_torch_out(lambda torch: torch._C._nn.hardsigmoid),
+        torch_backward=_torch_aten_backward("hardsigmoid_backward"),
+        torch_forward_=lambda torch, x: torch.nn.functional.hardsigmoid(x, inplace=True),
+    ),
+    "hardswish": Baseline(
+        numpy_forward=lambda x: x * np.clip(x + 3, 0, 6) / 6,
+        numpy_backward=_np_hardswish_backward,
+        torch_forward=_torch_out(lambda torch: torch._C._nn.hardswish),
+        torch_backward=_torch_aten_backward("hardswish_backward", "out"),
+        torch_forward_=lambda torch, x: torch.nn.functional.hardswish(x, inplace=True),
+    ),
+    "hardtanh": Baseline(
+        numpy_forward=lambda x, lo, hi: np.clip(x, lo, hi),
+        numpy_backward=lambda g, x, lo, hi: np.where((x > lo) & (x < hi), g, 0),
+        torch_forward=_torch_out(lambda torch: torch._C._nn.hardtanh),
+        torch_backward=_torch_aten_backward("hardtanh_backward"),
+        torch_forward_=lambda torch, x, lo, hi: torch.nn.functional.hardtanh_(x, lo, hi),
+    ),
+    "relu6": Baseline(
+        numpy_forward=lambda x: np.clip(x, 0, 6),
+        numpy_backward=lambda g, x: np.where((x > 0) & (x < 6), g, 0),
+        torch_forward=lambda torch, x, out=None: _torch_out(lambda t: t._C._nn.hardtanh)(
+            torch, x, 0.0, 6.0, out=out
+        ),
+        torch_backward=lambda torch, g, x, out=None: _torch_aten_backward("hardtanh_backward")(
+            torch, g, x, 0.0, 6.0, out=out
+        ),
+        torch_forward_=lambda torch, x: torch.nn.functional.relu6(x, inplace=True),
+    ),
+    "hardshrink": Baseline(
+        numpy_forward=lambda x, lambd: np.where(np.abs(x) > lambd, x, 0),
+        numpy_backward=lambda g, x, lambd: np.where(np.abs(x) > lambd, g, 0),
+        torch_forward=_torch_out(lambda torch: torch.hardshrink),
+        torch_backward=_torch_aten_backward("hardshrink_backward"),
+    ),
+    "softshrink": Baseline(
+        numpy_forward=lambda x, lambd: np.where(
+            x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0)
+        ),
+        numpy_backward=lambda g, x, lambd: np.where(np.abs(x) > lambd, g, 0),
+        torch_forward=_torch_out(lambda torch: torch._C._nn.softshrink),
+        torch_backward=_torch_aten_backward("softshrink_backward"),
     ),
 }
 

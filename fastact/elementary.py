@@ -26,6 +26,7 @@ How the CPU kernels stay vectorizable and exact at the edges:
 """
 
 import math
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -342,12 +343,17 @@ def _max_unordered_cpu(a, b):
 
 
 def fma(a, b, c):
-    """a * b + c, rounded once where the hardware has FMA (in Python: twice).
+    """a * b + c, rounded once where the hardware has FMA (on the CPU and GPU; in Python,
+    where kernels run under the CUDA simulator, computed exactly too, so that the
+    simulator's results match the compiled ones bit for bit).
 
     Where it matters, write it out: LLVM contracts a * b + c only when the product has a
     single use, so ``s * p`` shared by two sums would be rounded on its own.
     """
-    return a * b + c
+    T = type(a)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c
+    return T(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
 
 
 @overload(fma, target="cpu", jit_options=_JIT)

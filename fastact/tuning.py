@@ -15,6 +15,16 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     "relu": 262_144,
     "leaky_relu": 262_144,
     "softmax": 131_072,
+    # Piecewise-linear, memory-bound like relu. 2026-12-02 (AMD EPYC Zen 4, omp layer, a
+    # loaded machine): all threads first won at 2**17-2**18, as for relu; above 2**20 the
+    # two cores' shared memory bus and the load made the runs noisy.
+    "threshold": 262_144,
+    "hardsigmoid": 262_144,
+    "hardswish": 262_144,
+    "hardtanh": 262_144,
+    "relu6": 262_144,
+    "hardshrink": 262_144,
+    "softshrink": 262_144,
 }
 
 

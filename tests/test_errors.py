@@ -143,3 +143,29 @@ def test_cuda_target_without_numba_cuda_gives_a_clear_error(monkeypatch):
     expect(RuntimeError, "sigmoid", None, fastact.sigmoid, x, out=out, target="cuda")
     with pytest.raises(RuntimeError, match="fastact\\[cuda\\]"):
         fastact.relu_(x, target="cuda")
+
+
+# Parameter values that make no sense (SPEC §2.2), and the parameter each error names.
+NONSENSE = {
+    "hardtanh": ({"min_val": 2.0, "max_val": 1.0}, "min_val"),
+    "softshrink": ({"lambd": -0.5}, "lambd"),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in NONSENSE if n in fastact.REGISTRY])
+def test_nonsense_parameters_raise_in_every_form(name):
+    act = fastact.REGISTRY[name]
+    params, arg = NONSENSE[name]
+    x, s, out = _arrays()
+    expect(ValueError, name, arg, act.forward, x, **params)
+    expect(ValueError, name, arg, act.forward, x, **params, out=out)
+    expect(ValueError, name + "_", arg, act.forward_, x, **params)
+    expect(ValueError, name + "_backward", arg, act.backward, x, s, **params)
+    expect(ValueError, name + "_backward_", arg, act.backward_, x, s, **params)
+
+
+def test_required_parameters_are_required():
+    x = np.ones(3)
+    with pytest.raises(TypeError, match="missing required argument 'value'"):
+        fastact.threshold(x, 0.5)
+    np.testing.assert_array_equal(fastact.threshold(x, 1.0, -2.0), [-2.0, -2.0, -2.0])

@@ -14,4 +14,4 @@ def test_readme_table_matches_registry():
     text = (ROOT / "README.md").read_text()
     m = re.search(r"<!-- registry-table -->\n(.*?)\n<!-- /registry-table -->", text, re.S)
     assert m, "README lost its registry-table markers"
-    assert m.group(1) == table(), "run: python tools/readme_table.py, and paste into README"
+    assert m.group(1) == table(), "run: python tools/readme_table.py --write"

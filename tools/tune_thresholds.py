@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 import fastact
+from fastact import bench_baselines as bb
 
 
 def _median_time(fn, repeats):
@@ -33,7 +34,8 @@ def _parallel_over_serial(act, n, repeats):
     x = rng.standard_normal(shape).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
     out = np.empty_like(x)
-    saved = act.forward(x) if act.saves == "output" else x
+    p = bb.params(act)  # benchmark values, axis last for the softmax family
+    saved = act.forward(x, *p) if act.saves == "output" else x
     inner = max(1, 2**20 // n)  # enough calls per sample to rise above timer noise
     ratios = []
     for direction in ("forward", "backward"):
@@ -41,9 +43,9 @@ def _parallel_over_serial(act, n, repeats):
         def run(target, direction=direction):
             for _ in range(inner):
                 if direction == "forward":
-                    act.forward(x, out=out, target=target)
+                    act.forward(x, *p, out=out, target=target)
                 else:
-                    act.backward(g, saved, out=out, target=target)
+                    act.backward(g, saved, *p, out=out, target=target)
 
         run("cpu")  # compile and warm
         run("parallel")
@@ -65,13 +67,15 @@ def crossover(act, sizes, repeats, margin=0.9):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", help="comma-separated function names (default: all)")
     args = ap.parse_args()
+    names = args.only.split(",") if args.only else list(fastact.REGISTRY)
     sizes = [2**k for k in range(10, 23)]
     print(f"# numba threads: {numba.get_num_threads()}, layer: ", end="")
     fastact.relu(np.ones(4), target="parallel")
     print(numba.threading_layer())
     print("PARALLEL_THRESHOLD: dict[str, int] = {")
-    for act in fastact.REGISTRY.values():
+    for act in (fastact.REGISTRY[name] for name in names):
         n, wins = crossover(act, sizes, args.repeats)
         pattern = "".join("P" if w else "s" for w in wins)
         value = n if n is not None else sizes[-1] * 4

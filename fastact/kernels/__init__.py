@@ -3,7 +3,9 @@
 | module | functions |
 |---|---|
 | ``logistic`` | sigmoid, tanh |
-| ``rectifiers`` | relu, leaky_relu |
+| ``rectifiers`` | relu, leaky_relu, threshold |
+| ``hard`` | hardsigmoid, hardswish, hardtanh, relu6 |
+| ``shrinks`` | hardshrink, softshrink |
 | ``softmax`` | the softmax family |
 
 Elementwise functions are defined by scalar kernels ``f(x, *params)`` and
@@ -24,10 +26,19 @@ imported below. Drivers, dispatch, the public functions, tests and benchmarks pi
 from the registry. The drivers' cache fingerprint covers every file of this package.
 """
 
+# ruff: noqa: I001, F403
 # Import order is registration order: the order of the catalogue everywhere.
-from . import logistic, rectifiers, softmax
-from .logistic import *  # noqa: F403
-from .rectifiers import *  # noqa: F403
-from .softmax import *  # noqa: F403
+from .logistic import *
+from .rectifiers import *
+from .softmax import *
+from .hard import *
+from .shrinks import *
+from . import hard, logistic, rectifiers, shrinks, softmax
 
-__all__ = [*logistic.__all__, *rectifiers.__all__, *softmax.__all__]
+__all__ = [
+    *logistic.__all__,
+    *rectifiers.__all__,
+    *softmax.__all__,
+    *hard.__all__,
+    *shrinks.__all__,
+]

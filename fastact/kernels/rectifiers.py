@@ -1,11 +1,18 @@
-"""Rectifiers: relu and leaky_relu."""
+"""Rectifiers: relu, leaky_relu and threshold."""
 
 import numpy as np
 
 from ..codegen import inline_here, kernel
 from ..registry import ELEMENTWISE, Activation, Param, register
 
-__all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward"]
+__all__ = [
+    "relu",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "threshold",
+    "threshold_backward",
+]
 
 
 # --------------------------------------------------------------------------- relu
@@ -68,5 +75,37 @@ register(
         reference_backward=lambda g, x, s: np.where(x > 0, g, g * s),
         exact=True,
         summary="Leaky ReLU: x if x > 0 else negative_slope * x.",
+    )
+)
+
+
+# --------------------------------------------------------------------------- threshold
+@kernel
+def threshold(x, threshold, value):
+    """x where x > threshold, else value; NaN kept."""
+    inline_here()
+    return value if x <= threshold else x
+
+
+@kernel
+def threshold_backward(grad, x, threshold, value):
+    inline_here()
+    # ATen's threshold_backward: 0 where x <= threshold; NaN x passes grad through.
+    T = type(x)
+    return T(0) if x <= threshold else grad
+
+
+register(
+    Activation(
+        name="threshold",
+        kind=ELEMENTWISE,
+        forward_kernel=threshold,
+        backward_kernel=threshold_backward,
+        saves="input",
+        params=(Param("threshold"), Param("value")),
+        reference=lambda x, t, v: np.where(x <= t, v, x),
+        reference_backward=lambda g, x, t, v: np.where(x <= t, 0.0, g),
+        exact=True,
+        summary="Threshold: x where x > threshold, else value.",
     )
 )
