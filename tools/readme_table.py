@@ -12,9 +12,11 @@ def _param(p) -> str:
     if p.default is REQUIRED:
         return f"`{p.name}`"
     if p.is_choice:
-        return f"`{p.name}={p.default!r}` (or " + ", ".join(
-            repr(c) for c in p.choices if c != p.default
-        ) + ")"
+        return (
+            f"`{p.name}={p.default!r}` (or "
+            + ", ".join(repr(c) for c in p.choices if c != p.default)
+            + ")"
+        )
     return f"`{p.name}={p.default!r}`"
 
 
