@@ -30,6 +30,7 @@ from .validation import (
     compute_dtype,
     dtypes,
     is_cuda,
+    is_dask,
     kernel_params,
 )
 from .validation import axis as normalize_axis
@@ -255,6 +256,10 @@ def _general(call: Call, arrays, params, axis, out, target):
     """Validate, normalise and compute one public call that ``_fast`` declined."""
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
+    if any(map(is_dask, arrays)) or is_dask(out):
+        from . import dask_arrays  # dask is imported only when a dask array comes in
+
+        return dask_arrays.run(call, arrays, params, axis, out, target)
     if target == "cuda" or (
         target is None and (any(map(is_cuda, arrays)) or (out is not None and is_cuda(out)))
     ):

@@ -161,3 +161,8 @@ def is_cuda(a) -> bool:
     if isinstance(a, np.ndarray):
         return False
     return hasattr(a, "__cuda_array_interface__") or bool(getattr(a, "__cuda_ndarray__", False))
+
+
+def is_dask(a) -> bool:
+    """Whether ``a`` is a dask array, without importing dask."""
+    return type(a).__module__.startswith("dask.array") and hasattr(a, "__dask_graph__")

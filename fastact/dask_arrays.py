@@ -1,0 +1,63 @@
+"""dask arrays in, lazy dask arrays out: every block computed by the NumPy path.
+
+Imported only when a dask array reaches a public form. Arguments are checked when the
+call is made, not when the graph runs, with the NumPy path's messages. The softmax family
+needs its reduction axis in one chunk: the input is rechunked along that axis (all axes
+for ``axis=None``), the other axes keep their chunks. The backward pass takes ``grad``
+and ``saved`` as dask arrays (or one of them as a NumPy array); their chunks are unified.
+In-place forms and ``out=`` raise ``TypeError``: dask arrays are immutable.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask.array as da
+import numpy as np
+
+from . import validation as v
+
+_PUBLIC = {  # (direction, in place) -> the Activation attribute holding the form
+    ("forward", False): "forward",
+    ("backward", False): "backward",
+}
+
+
+def run(call, arrays, params, axis, out, target):
+    """Build the lazy result of one public call on dask arrays."""
+    if call.inplace:
+        raise call.error(
+            TypeError,
+            call.arg_names[0],
+            "is a dask array; in-place forms need a NumPy array (dask arrays are immutable): "
+            f"use fastact.{call.name.rstrip('_')}",
+        )
+    if out is not None:
+        raise call.error(TypeError, "out", "cannot be given with dask arrays (they are immutable)")
+    arrays = [a if v.is_dask(a) else da.asarray(a) for a in arrays]
+    names = call.arg_names
+    result = np.result_type(
+        *(v.dtypes(call, n, a.dtype)[0] for n, a in zip(names, arrays, strict=True))
+    )
+    if len(arrays) == 2:
+        v.check_same_shape(call, arrays[0].shape, arrays[1].shape)
+    v.params(call, params)  # raises now, not when the graph runs
+    kw = {"target": target}
+    if call.rowwise:
+        axis = v.axis(call, axis, arrays[0].ndim)
+        whole = {i: -1 for i in range(arrays[0].ndim)} if axis is None else {axis: -1}
+        arrays = [a.rechunk(whole) for a in arrays]
+        kw["axis"] = axis
+    if len(arrays) == 2:
+        index = tuple(range(arrays[0].ndim))
+        _, arrays = da.core.unify_chunks(arrays[0], index, arrays[1], index)
+    fn = functools.partial(getattr(call.act, _PUBLIC[call.direction, False]), **kw)
+    block = functools.partial(_block, fn, tuple(params))
+    meta = np.empty((0,) * arrays[0].ndim, result)
+    return da.map_blocks(block, *arrays, dtype=result, meta=meta)
+
+
+def _block(fn, params, *blocks):
+    # Module-level, so that dask.distributed pickles it by reference; the public forms
+    # pickle by reference too (fastact.<name>).
+    return fn(*blocks, *params)
