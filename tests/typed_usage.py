@@ -1,0 +1,31 @@
+"""Type-checked by tests/test_types.py (mypy), never run: what a user's editor sees."""
+
+from typing import assert_type
+
+import numpy as np
+from numpy.typing import NDArray
+
+import fastact
+
+x32 = np.ones(8, np.float32)
+x64 = np.ones(8)
+g32 = np.ones(8, np.float32)
+
+assert_type(fastact.sigmoid(x32), NDArray[np.float32])
+assert_type(fastact.tanh(x64, target="parallel"), NDArray[np.float64])
+assert_type(fastact.relu([1.0, -2.0]), NDArray[np.float64])
+assert_type(fastact.relu([1, 2], out=x32), NDArray[np.float32])
+assert_type(fastact.leaky_relu(x32, 0.2), NDArray[np.float32])
+assert_type(fastact.leaky_relu_(x32, negative_slope=0.2), NDArray[np.float32])
+assert_type(fastact.sigmoid_backward(g32, x32), NDArray[np.float32])
+assert_type(fastact.softmax(x32, axis=None), NDArray[np.float32])
+assert_type(fastact.softmax_backward_(g32, x32, 0), NDArray[np.float32])
+assert_type(fastact.threshold(x64, 0.5, 0.0), NDArray[np.float64])
+act: fastact.Activation = fastact.REGISTRY["relu"]
+names: tuple[str, ...] = act.param_names
+n: int = fastact.parallel_threshold("relu")
+
+# What the checker must refuse (each line names the error it expects):
+fastact.sigmoid(x32, target="gpu")  # type: ignore[call-overload]
+fastact.relu_([1.0, 2.0])  # type: ignore[arg-type]
+fastact.leaky_relu(x32, slope=0.1)  # type: ignore[call-overload]
