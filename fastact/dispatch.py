@@ -77,11 +77,11 @@ class _Rows:
     def __init__(self, axis):
         self.axis = axis
 
-    def _moved(self, a):
+    def _moved(self, a, copy=None):
         if a.ndim == 0:
             return a.reshape(1, 1)
         if self.axis is None:
-            return a.reshape(1, -1)
+            return a.reshape(1, -1, copy=copy)
         return np.moveaxis(a, self.axis, -1)
 
     def arrange(self, a):
@@ -89,7 +89,12 @@ class _Rows:
         return m.reshape(-1, m.shape[-1])
 
     def dest_view(self, dest):
-        m = self._moved(dest)
+        """dest's rows as a C-contiguous view, or None: never a copy, which the kernel
+        would fill and nothing would write back (axis=None on a non-C-contiguous array)."""
+        try:
+            m = self._moved(dest, copy=False)
+        except ValueError:  # only a copy has that shape
+            return None
         return m.reshape(-1, m.shape[-1]) if m.flags.c_contiguous else None
 
     def scratch(self, dest, dtype):
@@ -97,7 +102,9 @@ class _Rows:
         return np.empty((m.size // max(m.shape[-1], 1), m.shape[-1]), dtype)
 
     def write_back(self, dest, scratch):
-        m = self._moved(dest)
+        # dest as the rows' view (never a copy): with axis=None dest itself, its elements
+        # in C order as arrange reads them.
+        m = dest if self.axis is None else self._moved(dest)
         np.copyto(m, scratch.reshape(m.shape), casting="same_kind")
 
 
