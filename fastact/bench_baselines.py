@@ -109,6 +109,37 @@ def _torch_softmax_backward(torch, g, y, axis, out=None):
     return torch._softmax_backward_data(g, y, axis, y.dtype, grad_input=out)
 
 
+# --------------------------------------------------------------------------- log_softmax
+def _np_log_softmax(x, axis):
+    t = x - x.max(axis, keepdims=True)
+    return t - np.log(np.exp(t).sum(axis, keepdims=True))
+
+
+def _torch_log_softmax(torch, x, axis, out=None):
+    if out is None:
+        return torch.log_softmax(x, axis)
+    return torch._log_softmax(x, axis, False, out=out)
+
+
+def _torch_log_softmax_backward(torch, g, y, axis, out=None):
+    op = _aten(torch)._log_softmax_backward_data
+    return op(g, y, axis, y.dtype) if out is None else op.out(g, y, axis, y.dtype, out=out)
+
+
+# --------------------------------------------------------------------------- softmin
+def _torch_softmin(torch, x, axis, out=None):
+    # torch.nn.functional.softmin has no out=: softmax of -x, as it computes.
+    if out is None:
+        return torch.nn.functional.softmin(x, axis)
+    return torch._softmax(torch.neg(x), axis, False, out=out)
+
+
+def _torch_softmin_backward(torch, g, y, axis, out=None):
+    # The softmax backward of softmax(-x), negated: what autograd runs for softmin.
+    r = _torch_softmax_backward(torch, g, y, axis, out)
+    return r.neg_()
+
+
 BASELINES: dict[str, Baseline] = {
     "sigmoid": Baseline(
         numpy_forward=lambda x: 1 / (1 + np.exp(-x)),
@@ -143,6 +174,18 @@ BASELINES: dict[str, Baseline] = {
         numpy_backward=lambda g, y, axis: y * (g - (g * y).sum(axis, keepdims=True)),
         torch_forward=_torch_softmax,
         torch_backward=_torch_softmax_backward,
+    ),
+    "log_softmax": Baseline(
+        numpy_forward=_np_log_softmax,
+        numpy_backward=lambda g, y, axis: g - np.exp(y) * g.sum(axis, keepdims=True),
+        torch_forward=_torch_log_softmax,
+        torch_backward=_torch_log_softmax_backward,
+    ),
+    "softmin": Baseline(
+        numpy_forward=lambda x, axis: _np_softmax(-x, axis),
+        numpy_backward=lambda g, y, axis: y * ((g * y).sum(axis, keepdims=True) - g),
+        torch_forward=_torch_softmin,
+        torch_backward=_torch_softmin_backward,
     ),
 }
 

@@ -155,6 +155,26 @@ def check_same_shape(call, grad_shape, saved_shape):
         )
 
 
+def where(call, where, shape):
+    """``where=`` (SPEC §2.4): a bool array broadcastable to ``shape`` (that of ``x``), as
+    an array of its own shape (never broadcast here), or None."""
+    if where is None:
+        return None
+    if not is_cuda(where):
+        where = np.asarray(where)
+    if where.dtype != np.bool_:
+        raise call.error(TypeError, "where", f"has dtype {where.dtype}; expected bool")
+    try:
+        ok = np.broadcast_shapes(tuple(where.shape), tuple(shape)) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise call.error(
+            ValueError, "where", f"has shape {tuple(where.shape)}; not broadcastable to {shape}"
+        )
+    return where
+
+
 def is_cuda(a) -> bool:
     """Whether ``a`` lives on the GPU. ``__cuda_ndarray__`` marks Numba device arrays,
     including the CUDA simulator's, which have no ``__cuda_array_interface__``."""

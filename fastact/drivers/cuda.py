@@ -167,7 +167,7 @@ def _check_gpu(call):
 
 
 # ------------------------------------------------------------------ the call
-def run(call, arrays, variant, params, axis, out):
+def run(call, arrays, variant, params, axis, out, where=None):
     """Validate and compute one call on the GPU; see the module docstring."""
     _check_gpu(call)
     names = call.arg_names
