@@ -326,6 +326,48 @@ def candidate(act: Activation, form: str, impl: str, arrays: tuple, out=None) ->
     raise NotImplementedError(f"unknown implementation {impl!r}")
 
 
+# --------------------------------------------------------------------------- masked rows
+MASKED_IMPLEMENTATIONS = ("fastact", "fastact-unmasked", "numpy", "torch")
+MASKED_SHAPE = (8, 8, 512, 512)
+"""Attention scores (batch, heads, T, T) against a causal (T, T) mask: the masked case."""
+
+
+def masked_inputs(dtype, shape=MASKED_SHAPE, seed: int = 0) -> tuple:
+    """``(x, mask)``: normal scores of ``shape`` and the causal mask of its last two axes."""
+    x = np.random.default_rng(seed).standard_normal(shape, dtype=np.dtype(dtype))
+    return x, np.tril(np.ones(shape[-2:], bool))
+
+
+def masked_candidate(act: Activation, impl: str, x, mask, out=None) -> Callable:
+    """``act``'s forward over the rows of ``x`` with ``where=mask``, by ``impl``: fastact
+    (and its unmasked call, the bar to meet), or the peers' way, the masked elements
+    filled with the value that takes them out (-inf, +inf for softmin) first: NumPy's
+    ``np.where`` and PyTorch's ``masked_fill`` (into ``out`` where given)."""
+    if not act.takes_where:
+        raise NotImplementedError(f"{act.name} takes no where=")
+    fill = -act.row_family[0] * np.inf
+    base = BASELINES[act.name]
+    if impl == "fastact":
+        return lambda: act.forward(x, -1, where=mask, out=out)
+    if impl == "fastact-unmasked":
+        return lambda: act.forward(x, -1, out=out)
+    if impl == "numpy":
+
+        def run():
+            with np.errstate(all="ignore"):
+                return base.numpy_forward(np.where(mask, x, fill), -1)
+
+        return run
+    if impl == "torch":
+        torch = load_torch()
+        if torch is None or base.torch_forward is None:
+            raise NotImplementedError("no PyTorch equivalent")
+        tx, keep = torch.from_numpy(x), torch.from_numpy(mask)
+        dest = None if out is None else torch.from_numpy(out)
+        return lambda: base.torch_forward(torch, tx.masked_fill(~keep, fill), -1, out=dest)
+    raise NotImplementedError(f"unknown implementation {impl!r}")
+
+
 def copy_floor(direction: str, arrays: tuple, out, parallel: bool = False) -> Callable:
     """The memory-bound floor for a pass over ``arrays`` into ``out``.
 

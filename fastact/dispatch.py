@@ -31,6 +31,7 @@ from .validation import (
     dtypes,
     is_cuda,
     kernel_params,
+    mask_rows,
 )
 from .validation import axis as normalize_axis
 from .validation import params as check_params
@@ -101,22 +102,6 @@ class _Rows:
     def scratch(self, dest, dtype):
         m = self._moved(dest)
         return np.empty((m.size // max(m.shape[-1], 1), m.shape[-1]), dtype)
-
-    def mask_rows(self, mask, shape):
-        """``(rows, midx)`` for the kernels: the mask's own rows (2-D, broadcast along the
-        axis only) and each row's index among them. A ``(T, T)`` mask against
-        ``(B, H, T, T)`` stays T rows; with axis=None the one row is the whole array."""
-        mask = mask.reshape((1,) * (len(shape) - mask.ndim) + mask.shape)
-        if self.axis is None or not shape:
-            return np.ascontiguousarray(np.broadcast_to(mask, shape)).reshape(1, -1), np.zeros(
-                1, np.intp
-            )
-        m = np.moveaxis(mask, self.axis, -1)
-        n = shape[self.axis]
-        rows = np.ascontiguousarray(np.broadcast_to(m, m.shape[:-1] + (n,))).reshape(-1, n)
-        index = np.arange(rows.shape[0], dtype=np.intp).reshape(m.shape[:-1])
-        outer = shape[: self.axis] + shape[self.axis + 1 :]
-        return rows, np.ascontiguousarray(np.broadcast_to(index, outer)).reshape(-1)
 
     def write_back(self, dest, scratch):
         # dest as the rows' view (never a copy): with axis=None dest itself, its elements
@@ -347,7 +332,7 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
 
     args = (*inputs, work, kparams)
     if call.rowwise:
-        args += (None if where is None else layout.mask_rows(where, shape),)
+        args += (None if where is None else mask_rows(where, shape, axis),)
     parallel = _use_parallel(call, target, dest.size)
     driver = _driver(call, parallel, variant)
     if parallel:

@@ -59,14 +59,14 @@ def _inputs(dtype, rng, n=24):
     return x.reshape(2, -1)
 
 
-def _cpu(act, form, *arrays, axis=None):
-    kw = {} if axis is None else {"axis": axis}
+def _cpu(act, form, *arrays, axis=None, **kw):
+    kw.update({} if axis is None else {"axis": axis})
     arrays = [a.copy() for a in arrays]
     return host(getattr(act, form)(*arrays, *param_values(act), target="cpu", **kw))
 
 
-def _gpu(act, form, *arrays, axis=None, out=None):
-    kw = {} if axis is None else {"axis": axis}
+def _gpu(act, form, *arrays, axis=None, out=None, **kw):
+    kw.update({} if axis is None else {"axis": axis})
     if out is not None:
         kw["out"] = out
     return getattr(act, form)(*arrays, *param_values(act), **kw)
@@ -230,6 +230,33 @@ def test_row_forms_dtypes_and_specials(act, dtype, rng):
             _check_row_backward(host(got), want, *args, -1, dtype)
         else:
             _check(act, host(got), want, dtype)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("act", [a for a in ROWWISE_ACTS if a.takes_where], ids=ids)
+def test_row_paths_with_where(act, path, monkeypatch, rng):
+    # A (T, n) mask against (B, T, n), a row with nothing unmasked; device and host masks.
+    monkeypatch.setattr(fc, "WARP_ROW_MAX", PATHS[path][0])
+    monkeypatch.setattr(fc, "BLOCK_ROW_MAX", PATHS[path][1])
+    x = rng.normal(0, 3, (2, 3, 5)).astype(np.float32)
+    mask = np.tril(np.ones((3, 5), bool))
+    mask[1] = False
+    want = _cpu(act, "forward", x, where=mask)
+    got = _gpu(act, "forward", cuda.to_device(x), where=cuda.to_device(mask))
+    _check(act, host(got), want, np.float32)
+    d = cuda.to_device(x)
+    assert _gpu(act, "forward_", d, where=mask) is d
+    _check(act, host(d), want, np.float32)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    want_b = _cpu(act, "backward", g, want, where=mask)
+    dg = cuda.to_device(g)
+    assert _gpu(act, "backward_", dg, cuda.to_device(want), where=mask) is dg
+    assert (host(dg)[:, ~mask] == 0).all()
+    _check_row_backward(host(dg), want_b, g, want, -1, np.float32)
+    # axis=0 with a mask broadcast along the last axis, from NumPy input.
+    m0 = rng.random((2, 3, 1)) < 0.6
+    got = act.forward(x, axis=0, where=m0, target="cuda")
+    _check(act, got, _cpu(act, "forward", x, axis=0, where=m0), np.float32)
 
 
 @pytest.mark.parametrize("path", ["block", "online"])

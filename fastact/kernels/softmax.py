@@ -3,7 +3,8 @@
 """
 
 import numpy as np
-from numba.extending import register_jitable
+from numba.core import types
+from numba.extending import overload, register_jitable
 
 from .. import elementary as em
 from ..codegen import borrowed, inline_here, is_single, keep_alive, kernel, same_data
@@ -133,23 +134,32 @@ _TILE = 16
 _TILE_ROW_MAX = (40, 96)
 
 
-@kernel
 def _part(a, lo, hi):
     """a[lo:hi], or None for None (no mask)."""
-    inline_here()
-    if a is None:
-        return a
-    return a[lo:hi]
+    return None if a is None else a[lo:hi]
 
 
-@kernel
 def _mask_row(where, r):
-    """Row r's mask, for ``where`` None or ``(mask, midx)``: mask rows and, per row of the
-    block, the index of its mask row (the mask is never broadcast to x's shape)."""
-    inline_here()
-    if where is None:
-        return where
-    return where[0][where[1][r]]
+    """Row r's mask, for ``where`` None or ``(mask, midx)``: the mask's distinct rows and,
+    per row of the block, the index of its mask row (the mask is never broadcast to x's
+    shape)."""
+    return None if where is None else where[0][where[1][r]]
+
+
+# Chosen by type when compiled: an `is None` branch on a tuple is not pruned, and its two
+# return types would not unify.
+@overload(_part, inline="always")
+def _part_ol(a, lo, hi):
+    if isinstance(a, types.NoneType):
+        return lambda a, lo, hi: None
+    return lambda a, lo, hi: a[lo:hi]
+
+
+@overload(_mask_row, inline="always")
+def _mask_row_ol(where, r):
+    if isinstance(where, types.NoneType):
+        return lambda where, r: None
+    return lambda where, r: where[0][where[1][r]]
 
 
 @kernel
@@ -433,8 +443,8 @@ def _family(name, sign, log):
 softmax_row, softmax_rows, softmax_row_backward, softmax_rows_backward = _family(
     "softmax", 1, False
 )
-log_softmax_row, log_softmax_rows, log_softmax_row_backward, log_softmax_rows_backward = (
-    _family("log_softmax", 1, True)
+log_softmax_row, log_softmax_rows, log_softmax_row_backward, log_softmax_rows_backward = _family(
+    "log_softmax", 1, True
 )
 softmin_row, softmin_rows, softmin_row_backward, softmin_rows_backward = _family(
     "softmin", -1, False
