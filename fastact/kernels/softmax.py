@@ -53,24 +53,22 @@ def _t(x, i, sg, mask):
 
 
 @kernel
-def _row_max(x, sg, mask):
+def _row_max(x, sg):
     inline_here()
     # Unordered: a NaN may be skipped here, but it makes its row's sum, hence the row, NaN.
-    m = _t(x, 0, sg, mask)
+    m = sg * x[0]
     for i in range(1, x.size):
-        m = em.max_unordered(m, _t(x, i, sg, mask))
-    return _masked_max(m, mask)
+        m = em.max_unordered(m, sg * x[i])
+    return m
 
 
 @kernel
-def _masked_max(m, mask):
+def _masked_max(m, masked):
     """A masked row with nothing but -inf left (nothing unmasked, or only -inf unmasked,
     as PyTorch's _safe_softmax sees it) shifts by 0: its exps are all 0, its sum 0, and
     its result zeros (log_softmax: -inf) instead of NaN from -inf - -inf."""
     inline_here()
-    if mask is None:
-        return m
-    return m if m != type(m)(-np.inf) else type(m)(0)
+    return m if not masked or m != type(m)(-np.inf) else type(m)(0)
 
 
 @kernel
@@ -134,11 +132,6 @@ _TILE = 16
 _TILE_ROW_MAX = (40, 96)
 
 
-def _part(a, lo, hi):
-    """a[lo:hi], or None for None (no mask)."""
-    return None if a is None else a[lo:hi]
-
-
 def _mask_row(where, r):
     """Row r's mask, for ``where`` None or ``(mask, midx)``: the mask's distinct rows and,
     per row of the block, the index of its mask row (the mask is never broadcast to x's
@@ -148,13 +141,6 @@ def _mask_row(where, r):
 
 # Chosen by type when compiled: an `is None` branch on a tuple is not pruned, and its two
 # return types would not unify.
-@overload(_part, inline="always")
-def _part_ol(a, lo, hi):
-    if isinstance(a, types.NoneType):
-        return lambda a, lo, hi: None
-    return lambda a, lo, hi: a[lo:hi]
-
-
 @overload(_mask_row, inline="always")
 def _mask_row_ol(where, r):
     if isinstance(where, types.NoneType):
@@ -197,39 +183,34 @@ def _family(name, sign, log):
     """
 
     @kernel
-    def row_(x, out, lanes, buf, mask):
-        """One row into out, with float64 scratch of _SCRATCH elements and, for log, a
-        buffer of _ROW_BLOCK elements of x's dtype for the exps (log writes out only in its
-        last pass, so that x may be out); either None (GPU code): four scalar TwoSum lanes,
-        and log sums its exps as they come."""
-        inline_here()  # into the drivers' loop over rows: no call per row
+    def core(x, out, lanes, buf, sg, masked):
+        """row_'s work on the row sg * x; ``masked``: x holds -inf at masked elements."""
+        inline_here()
+        T = x.dtype.type
         n = x.size
         if n == 0:
             return
-        T = x.dtype.type
-        sg = T(sign)
-        m = _row_max(x, sg, mask)
+        m = _masked_max(_row_max(x, sg), masked)
         s = c = 0.0
         if log and buf is None:
             for i in range(n):
-                s, c = _two_sum(s, c, float(_exp_diff(_t(x, i, sg, mask), m)))
+                s, c = _two_sum(s, c, float(_exp_diff(sg * x[i], m)))
         else:
             for b in range(0, n, _ROW_BLOCK):
                 # Slices, so that every loop counts from 0: an index range(b, e) is not
                 # known to be non-negative, and its wraparound check stops the loops from
                 # vectorizing.
                 xb = x[b : b + _ROW_BLOCK]
-                mb = _part(mask, b, b + _ROW_BLOCK)
                 eb = buf[: xb.size] if log else out[b : b + _ROW_BLOCK]
                 # The exps in a loop of their own: a float64 sum in the same loop would
                 # make LLVM vectorize all of it at float64 width, halving the float32 exps'
                 # throughput.
                 if same_data(xb, eb):  # in place: one array in the loop (codegen.same_data)
                     for i in range(eb.size):
-                        eb[i] = _exp_diff(_t(eb, i, sg, mb), m)
+                        eb[i] = _exp_diff(sg * eb[i], m)
                 else:
                     for i in range(eb.size):
-                        eb[i] = _exp_diff(_t(xb, i, sg, mb), m)
+                        eb[i] = _exp_diff(sg * xb[i], m)
                 if is_single(x) and not log:
                     # float32: pairs added in float32 (one rounding: at most 2**-24 of the
                     # sum, as the terms are positive), then in float64, reordered (far
@@ -250,10 +231,10 @@ def _family(name, sign, log):
             # (t - m) - log(sum): both terms <= 0, no cancellation; t = m gives -log(sum).
             if same_data(x, out):
                 for i in range(n):
-                    out[i] = (_t(out, i, sg, mask) - m) - hi
+                    out[i] = (sg * out[i] - m) - hi
             else:
                 for i in range(n):
-                    out[i] = (_t(x, i, sg, mask) - m) - hi
+                    out[i] = (sg * x[i] - m) - hi
         elif is_single(x):
             # 1/sum as float32 hi + lo: out * hi + out * lo is one FMA and a multiply at 16
             # lanes, as exact as the float64 product (which converts twice, at 8 lanes).
@@ -266,6 +247,27 @@ def _family(name, sign, log):
             r = _scale(s + c)
             for i in range(n):
                 out[i] = out[i] * r
+
+    @kernel
+    def row_(x, out, lanes, buf, mask):
+        """One row into out, with float64 scratch of _SCRATCH elements and, for log, a
+        buffer of _ROW_BLOCK elements of x's dtype for the exps (log writes out only in its
+        last pass, so that x may be out); either None (GPU code): four scalar TwoSum lanes,
+        and log sums its exps as they come. ``mask``: the row's bool mask, or None."""
+        inline_here()  # into the drivers' loop over rows: no call per row
+        T = x.dtype.type
+        if mask is None:
+            core(x, out, lanes, buf, T(sign), False)
+            return
+        # Masked: sign * x, -inf where masked, staged in out; then the row in place. A
+        # select inside the max reduction stops LLVM from vectorizing it (13x slower).
+        if same_data(x, out):
+            for i in range(out.size):
+                out[i] = _t(out, i, T(sign), mask)
+        else:
+            for i in range(out.size):
+                out[i] = _t(x, i, T(sign), mask)
+        core(out, out, lanes, buf, T(1), True)
 
     @kernel
     def tile(x, out, base, n, buf, m, s, c, mask, midx):
@@ -297,7 +299,7 @@ def _family(name, sign, log):
             for k in range(L):
                 m[k] = em.max_unordered(m[k], bj[k])
         for k in range(L):
-            m[k] = _masked_max(m[k], mask)
+            m[k] = _masked_max(m[k], mask is not None)
         if log:
             # The exps summed as they come (bj keeps t for the last pass), compensated:
             # see _lse_shift.
