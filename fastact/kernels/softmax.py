@@ -163,7 +163,8 @@ def _lse_shift(s, c, dtype):
     dominant element, -log(sum), is near 0. 0 for the empty sum of a masked row, whose
     elements are all -inf."""
     inline_here()
-    return dtype(em.log1p((s - 1.0) + c)) if s != 0.0 else dtype(0)
+    # (s + c, not s: a float32 row's count of 1s is 0 where its max is +inf or NaN.)
+    return dtype(em.log1p((s - 1.0) + c)) if s + c != 0.0 else dtype(0)
 
 
 @kernel
