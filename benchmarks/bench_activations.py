@@ -105,6 +105,26 @@ class Small(_Timed):
     repeat = (5, 20, 5.0)
 
 
+class Masked:
+    """Masked rows (``where=``): a causal (512, 512) mask against (8, 8, 512, 512) float32
+    scores, beside the unmasked call and the peers' fill-then-call."""
+
+    params = ([k for k, a in _ACTS.items() if a.takes_where], bb.MASKED_IMPLEMENTATIONS)
+    param_names = ["function", "implementation"]
+    timeout = 600
+    rounds = 1
+    repeat = (3, 10, 10.0)
+
+    def setup(self, function, impl):
+        x, mask = bb.masked_inputs("float32")
+        out = np.empty_like(x)
+        self.call = bb.masked_candidate(_ACTS[function], impl, x, mask, out=out)
+        self.call()  # JIT and torch warm-up outside the timings
+
+    def time_call(self, function, impl):
+        self.call()
+
+
 class CopyFloor:
     """The memory bound: ``np.copyto`` (forward) and ``np.add`` (backward: 2 reads, 1 write),
     serial (NumPy) and on all Numba threads.

@@ -197,36 +197,106 @@ def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, v
 
 # softmax
 @overload
-def softmax(x: NDArray[_F], axis: int | None = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmax(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softmax(x: ArrayLike, axis: int | None = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmax(x: ArrayLike, axis: int | None = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmax_(x: NDArray[_F], axis: int | None = -1, *, target: _Target = None) -> NDArray[_F]:
+def softmax_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, target: _Target = None) -> NDArray[_F]:
+def softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
+
+    Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
+
+# log_softmax
+@overload
+def log_softmax(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def log_softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def log_softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def log_softmax_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+    """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def log_softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
+
+    Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def log_softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+    """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
+
+    Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
+
+# softmin
+@overload
+def softmin(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Softmin along ``axis``: softmax(-x).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def softmin(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softmin(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softmin_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+    """Softmin along ``axis``: softmax(-x).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def softmin_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Softmin along ``axis``: softmax(-x).
+
+    Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softmin_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+    """Softmin along ``axis``: softmax(-x).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 

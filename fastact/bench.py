@@ -142,6 +142,46 @@ def measure(act, direction, dtype, shape, settings: Settings, rng) -> dict:
     }
 
 
+def measure_masked(act, dtype, shape, settings: Settings, rng) -> dict:
+    """The masked case (``bench_baselines.masked_candidate``): fastact with ``where=``
+    beside its unmasked call and the peers' fill-then-call, into one preallocated ``out``."""
+    x, mask = bb.masked_inputs(dtype, shape)
+    out = np.empty(shape, dtype)
+    candidates = {}
+    for impl in bb.MASKED_IMPLEMENTATIONS:
+        try:
+            candidates[impl] = bb.masked_candidate(act, impl, x, mask, out=out)
+        except NotImplementedError:
+            pass
+    for fn in candidates.values():
+        fn()
+    t = _interleaved(candidates, settings, rng)
+    return {
+        "function": act.name,
+        "dtype": dtype,
+        "size": _size_label(shape),
+        "mask": _size_label(mask.shape),
+        **{f"{impl}_s": t.get(impl) for impl in bb.MASKED_IMPLEMENTATIONS},
+    }
+
+
+def markdown_masked(rows) -> str:
+    """The masked case's table: times; the mask's cost (fastact's time with ``where`` over
+    its unmasked call's: the bar is 1.1); speed-ups over the peers, as in ``markdown``."""
+    impls = bb.MASKED_IMPLEMENTATIONS
+    head = ["function", "dtype", "x", "where", *impls, "mask cost", "vs NumPy", "vs PyTorch"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] * 4 + ["--:"] * 7) + "|"]
+    for r in rows:
+        f = r["fastact_s"]
+        cells = [r["function"], r["dtype"], r["size"], r["mask"]]
+        cells += [_fmt_time(r[f"{i}_s"]) for i in impls]
+        cells.append(_fmt_ratio(f / r["fastact-unmasked_s"]))
+        for peer in ("numpy", "torch"):
+            cells.append(_fmt_ratio(None if r[f"{peer}_s"] is None else r[f"{peer}_s"] / f))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- output
 class Progress:
     """A one-line progress bar on stderr (redrawn in place on a terminal)."""
@@ -339,6 +379,13 @@ def main(argv=None) -> int:
     for i, (act, direction, dtype, shape) in enumerate(plan):
         progress.update(i, f"{act.name} {direction} {dtype} {_size_label(shape)}")
         rows.append(measure(act, direction, dtype, shape, settings, rng))
+    masked = []
+    for name in dict.fromkeys(a.name for a, *_ in plan):
+        act = REGISTRY[name]
+        if act.takes_where and not sizes:
+            shape = (2, 2, 128, 128) if args.quick else bb.MASKED_SHAPE
+            progress.update(len(plan), f"{name} masked {_size_label(shape)}")
+            masked.append(measure_masked(act, "float32", shape, settings, rng))
     progress.update(len(plan), "done")
     progress.close()
     elapsed = time.perf_counter() - started
@@ -365,9 +412,18 @@ def main(argv=None) -> int:
         "warmup_seconds": sum(r["warmup_s"] for r in rows),
     }
     print(_report(rows, meta, torch is not None))
+    if masked:
+        print("\n## Masked rows (where=, a causal mask)\n")
+        print(markdown_masked(masked))
+        print(
+            "\n- mask cost: fastact's time with `where` over its own call without it. "
+            "vs X: X's time over fastact's (above 1: fastact is faster). NumPy: "
+            "`np.where(mask, x, -inf)` then the expression; PyTorch: `masked_fill` then the "
+            "function, into `out`."
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "rows": rows}, f, indent=1)
+            json.dump({"meta": meta, "rows": rows, "masked": masked}, f, indent=1)
     if args.plot:
         plot(rows, args.plot, torch is not None)
         print(f"\nPlot written to {args.plot}.")

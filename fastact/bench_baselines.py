@@ -133,6 +133,37 @@ def _np_hardswish_backward(g, x):
     return np.where(x < -3, 0, np.where(x <= 3, g * (x / 3 + 0.5), g))
 
 
+# --------------------------------------------------------------------------- log_softmax
+def _np_log_softmax(x, axis):
+    t = x - x.max(axis, keepdims=True)
+    return t - np.log(np.exp(t).sum(axis, keepdims=True))
+
+
+def _torch_log_softmax(torch, x, axis, out=None):
+    if out is None:
+        return torch.log_softmax(x, axis)
+    return torch._log_softmax(x, axis, False, out=out)
+
+
+def _torch_log_softmax_backward(torch, g, y, axis, out=None):
+    op = _aten(torch)._log_softmax_backward_data
+    return op(g, y, axis, y.dtype) if out is None else op.out(g, y, axis, y.dtype, out=out)
+
+
+# --------------------------------------------------------------------------- softmin
+def _torch_softmin(torch, x, axis, out=None):
+    # torch.nn.functional.softmin has no out=: softmax of -x, as it computes.
+    if out is None:
+        return torch.nn.functional.softmin(x, axis)
+    return torch._softmax(torch.neg(x), axis, False, out=out)
+
+
+def _torch_softmin_backward(torch, g, y, axis, out=None):
+    # The softmax backward of softmax(-x), negated: what autograd runs for softmin.
+    r = _torch_softmax_backward(torch, g, y, axis, out)
+    return r.neg_()
+
+
 BASELINES: dict[str, Baseline] = {
     "sigmoid": Baseline(
         numpy_forward=lambda x: 1 / (1 + np.exp(-x)),
@@ -223,6 +254,18 @@ BASELINES: dict[str, Baseline] = {
         numpy_backward=lambda g, x, lambd: np.where(np.abs(x) > lambd, g, 0),
         torch_forward=_torch_out(lambda torch: torch._C._nn.softshrink),
         torch_backward=_torch_aten_backward("softshrink_backward"),
+    ),
+    "log_softmax": Baseline(
+        numpy_forward=_np_log_softmax,
+        numpy_backward=lambda g, y, axis: g - np.exp(y) * g.sum(axis, keepdims=True),
+        torch_forward=_torch_log_softmax,
+        torch_backward=_torch_log_softmax_backward,
+    ),
+    "softmin": Baseline(
+        numpy_forward=lambda x, axis: _np_softmax(-x, axis),
+        numpy_backward=lambda g, y, axis: y * ((g * y).sum(axis, keepdims=True) - g),
+        torch_forward=_torch_softmin,
+        torch_backward=_torch_softmin_backward,
     ),
 }
 
@@ -360,6 +403,48 @@ def candidate(act: Activation, form: str, impl: str, arrays: tuple, out=None) ->
             dest = None
         return lambda: fn(torch, *tensors, *p, out=dest)
 
+    raise NotImplementedError(f"unknown implementation {impl!r}")
+
+
+# --------------------------------------------------------------------------- masked rows
+MASKED_IMPLEMENTATIONS = ("fastact", "fastact-unmasked", "numpy", "torch")
+MASKED_SHAPE = (8, 8, 512, 512)
+"""Attention scores (batch, heads, T, T) against a causal (T, T) mask: the masked case."""
+
+
+def masked_inputs(dtype, shape=MASKED_SHAPE, seed: int = 0) -> tuple:
+    """``(x, mask)``: normal scores of ``shape`` and the causal mask of its last two axes."""
+    x = np.random.default_rng(seed).standard_normal(shape, dtype=np.dtype(dtype))
+    return x, np.tril(np.ones(shape[-2:], bool))
+
+
+def masked_candidate(act: Activation, impl: str, x, mask, out=None) -> Callable:
+    """``act``'s forward over the rows of ``x`` with ``where=mask``, by ``impl``: fastact
+    (and its unmasked call, the bar to meet), or the peers' way, the masked elements
+    filled with the value that takes them out (-inf, +inf for softmin) first: NumPy's
+    ``np.where`` and PyTorch's ``masked_fill`` (into ``out`` where given)."""
+    if not act.takes_where:
+        raise NotImplementedError(f"{act.name} takes no where=")
+    fill = -act.row_family[0] * np.inf
+    base = BASELINES[act.name]
+    if impl == "fastact":
+        return lambda: act.forward(x, -1, where=mask, out=out)
+    if impl == "fastact-unmasked":
+        return lambda: act.forward(x, -1, out=out)
+    if impl == "numpy":
+
+        def run():
+            with np.errstate(all="ignore"):
+                return base.numpy_forward(np.where(mask, x, fill), -1)
+
+        return run
+    if impl == "torch":
+        torch = load_torch()
+        if torch is None or base.torch_forward is None:
+            raise NotImplementedError("no PyTorch equivalent")
+        tx, keep = torch.from_numpy(x), torch.from_numpy(mask)
+        dest = None if out is None else torch.from_numpy(out)
+        return lambda: base.torch_forward(torch, tx.masked_fill(~keep, fill), -1, out=dest)
     raise NotImplementedError(f"unknown implementation {impl!r}")
 
 

@@ -23,7 +23,7 @@ _PUBLIC = {  # (direction, in place) -> the Activation attribute holding the for
 }
 
 
-def run(call, arrays, params, axis, out, target):
+def run(call, arrays, params, axis, out, target, where=None):
     """Build the lazy result of one public call on dask arrays."""
     if call.inplace:
         raise call.error(
@@ -42,6 +42,8 @@ def run(call, arrays, params, axis, out, target):
     if len(arrays) == 2:
         v.check_same_shape(call, arrays[0].shape, arrays[1].shape)
     v.params(call, params)  # raises now, not when the graph runs
+    shape = arrays[0].shape
+    where = v.where(call, where, shape)
     kw = {"target": target}
     if call.rowwise:
         axis = v.axis(call, axis, arrays[0].ndim)
@@ -51,13 +53,20 @@ def run(call, arrays, params, axis, out, target):
     if len(arrays) == 2:
         index = tuple(range(arrays[0].ndim))
         _, arrays = da.core.unify_chunks(arrays[0], index, arrays[1], index)
+    if where is not None:
+        # Each block of the broadcast mask is a broadcast view of the mask's own block:
+        # a (T, T) causal mask is not materialised to the scores' shape.
+        arrays.append(da.broadcast_to(da.asarray(where), shape).rechunk(arrays[0].chunks))
     fn = functools.partial(getattr(call.act, _PUBLIC[call.direction, False]), **kw)
-    block = functools.partial(_block, fn, tuple(params))
+    block = functools.partial(_block, fn, tuple(params), where is not None)
     meta = np.empty((0,) * arrays[0].ndim, result)
     return da.map_blocks(block, *arrays, dtype=result, meta=meta)
 
 
-def _block(fn, params, *blocks):
+def _block(fn, params, masked, *blocks):
     # Module-level, so that dask.distributed pickles it by reference; the public forms
     # pickle by reference too (fastact.<name>).
+    if masked:
+        *blocks, mask = blocks
+        return fn(*blocks, *params, where=mask)
     return fn(*blocks, *params)

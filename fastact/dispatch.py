@@ -32,9 +32,11 @@ from .validation import (
     is_cuda,
     is_dask,
     kernel_params,
+    mask_rows,
 )
 from .validation import axis as normalize_axis
 from .validation import params as check_params
+from .validation import where as check_where
 
 TARGETS = (None, "cpu", "parallel", "cuda")
 _FLOAT32, _FLOAT64 = FLOAT32, FLOAT64
@@ -78,11 +80,11 @@ class _Rows:
     def __init__(self, axis):
         self.axis = axis
 
-    def _moved(self, a):
+    def _moved(self, a, copy=None):
         if a.ndim == 0:
             return a.reshape(1, 1)
         if self.axis is None:
-            return a.reshape(1, -1)
+            return a.reshape(1, -1, copy=copy)
         return np.moveaxis(a, self.axis, -1)
 
     def arrange(self, a):
@@ -90,7 +92,12 @@ class _Rows:
         return m.reshape(-1, m.shape[-1])
 
     def dest_view(self, dest):
-        m = self._moved(dest)
+        """dest's rows as a C-contiguous view, or None: never a copy, which the kernel
+        would fill and nothing would write back (axis=None on a non-C-contiguous array)."""
+        try:
+            m = self._moved(dest, copy=False)
+        except ValueError:  # only a copy has that shape
+            return None
         return m.reshape(-1, m.shape[-1]) if m.flags.c_contiguous else None
 
     def scratch(self, dest, dtype):
@@ -98,7 +105,9 @@ class _Rows:
         return np.empty((m.size // max(m.shape[-1], 1), m.shape[-1]), dtype)
 
     def write_back(self, dest, scratch):
-        m = self._moved(dest)
+        # dest as the rows' view (never a copy): with axis=None dest itself, its elements
+        # in C order as arrange reads them.
+        m = dest if self.axis is None else self._moved(dest)
         np.copyto(m, scratch.reshape(m.shape), casting="same_kind")
 
 
@@ -164,7 +173,7 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
-def _run_cuda(call, arrays, variant, params, axis, out):
+def _run_cuda(call, arrays, variant, params, axis, out, where=None):
     try:
         # import_module goes through sys.modules, where a missing numba-cuda shows (and
         # where tests simulate one); `from .drivers import cuda` would not, once loaded.
@@ -174,7 +183,7 @@ def _run_cuda(call, arrays, variant, params, axis, out):
             f"fastact.{call.name}: target='cuda' needs NVIDIA's numba-cuda and a GPU "
             f"(pip install 'fastact[cuda]'): {e}"
         ) from None
-    return cuda.run(call, arrays, variant, params, axis, out)
+    return cuda.run(call, arrays, variant, params, axis, out, where)
 
 
 # ------------------------------------------------------------------ the call
@@ -238,6 +247,8 @@ def _fast(call: Call, arrays, params, axis, out, cpu):
     else:
         dest_k = dest
     args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
+    if call.rowwise:
+        args += (None,)  # no where=
     if cpu is None and _use_parallel(call, None, size):
         with _parallel_section():
             _driver(call, True, variant)(*args)
@@ -252,18 +263,18 @@ def _disjoint(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
-def _general(call: Call, arrays, params, axis, out, target):
+def _general(call: Call, arrays, params, axis, out, target, where=None):
     """Validate, normalise and compute one public call that ``_fast`` declined."""
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
     if any(map(is_dask, arrays)) or is_dask(out):
         from . import dask_arrays  # dask is imported only when a dask array comes in
 
-        return dask_arrays.run(call, arrays, params, axis, out, target)
+        return dask_arrays.run(call, arrays, params, axis, out, target, where)
     if target == "cuda" or (
         target is None and (any(map(is_cuda, arrays)) or (out is not None and is_cuda(out)))
     ):
-        return _run_cuda(call, arrays, *check_params(call, params), axis, out)
+        return _run_cuda(call, arrays, *check_params(call, params), axis, out, where)
 
     names = call.arg_names
     if call.inplace:
@@ -280,6 +291,7 @@ def _general(call: Call, arrays, params, axis, out, target):
     if call.rowwise:
         axis = normalize_axis(call, axis, arrays[0].ndim)
     shape = arrays[0].shape
+    where = check_where(call, where, shape)
     if call.inplace:
         dest = arrays[0]
     elif out is not None:
@@ -323,13 +335,16 @@ def _general(call: Call, arrays, params, axis, out, target):
         inputs.append(k)
     kparams = tuple(compute.type(v) for v in values) if values else ()
 
+    args = (*inputs, work, kparams)
+    if call.rowwise:
+        args += (None if where is None else mask_rows(where, shape, axis),)
     parallel = _use_parallel(call, target, dest.size)
     driver = _driver(call, parallel, variant)
     if parallel:
         with _parallel_section():
-            driver(*inputs, work, kparams)
+            driver(*args)
     else:
-        driver(*inputs, work, kparams)
+        driver(*args)
     if scratch is not None:
         layout.write_back(dest, scratch)
     return dest
@@ -386,11 +401,13 @@ _FORMS = {
 }
 
 
-def _signature(arrays, names, defaults, inplace):
+def _signature(arrays, names, defaults, inplace, where=False):
     P = inspect.Parameter
     params = [P(a, P.POSITIONAL_OR_KEYWORD) for a in arrays]
     for name, d in zip(names, defaults, strict=True):
         params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=P.empty if d is REQUIRED else d))
+    if where:
+        params.append(P("where", P.KEYWORD_ONLY, default=None))
     if not inplace:
         params.append(P("out", P.KEYWORD_ONLY, default=None))
     params.append(P("target", P.KEYWORD_ONLY, default=None))
@@ -403,6 +420,12 @@ def _doc(act, suffix, direction, returns):
     lines = [act.summary, "", f"{what}. Returns {returns}."]
     if act.kind == ROWWISE:
         lines.append("``axis`` (default -1, None for all elements) is the reduction axis.")
+    if act.takes_where:
+        lines.append(
+            "``where``: a bool array broadcastable to the input; only its True elements "
+            "take part (the others give 0, -inf for log_softmax, and gradient 0); a row "
+            "with none gives zeros (-inf)."
+        )
     lines.append("``target``: None (automatic), 'cpu' (one thread), 'parallel' or 'cuda'.")
     return "\n".join(lines)
 
@@ -417,7 +440,7 @@ def make_public(act: Activation) -> dict:
         fn.__name__ = fn.__qualname__ = call.name
         fn.__module__ = "fastact"
         fn.__doc__ = _doc(act, suffix, direction, returns)
-        fn.__signature__ = _signature(call.arg_names, names, defaults, inplace)
+        fn.__signature__ = _signature(call.arg_names, names, defaults, inplace, act.takes_where)
         forms[call.name] = fn
     act.forward, act.forward_, act.backward, act.backward_ = forms.values()
     return forms
@@ -429,12 +452,13 @@ def _make_form(call, bind):
     def call_with(arrays, args, kwargs, out, target):
         # The short path first, binding nothing when there is nothing to bind: at 1e3
         # elements each Python call on the way costs ~1% of the call.
+        where = kwargs.pop("where", None) if call.act.takes_where and kwargs else None
         params, axis = bind(args, kwargs) if args or kwargs else plain
-        if target is None or target == "cpu":
+        if (target is None or target == "cpu") and where is None:
             done = _fast(call, arrays, params, axis, out, target)
             if done is not None:
                 return done
-        return _general(call, arrays, params, axis, out, target)
+        return _general(call, arrays, params, axis, out, target, where)
 
     if call.direction == "forward":
         if call.inplace:

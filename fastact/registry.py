@@ -55,7 +55,10 @@ class Activation:
     the public forms (without ``out``/``target``): the test oracle. ``exact`` marks
     piecewise-linear functions, whose results are exactly rounded. ``row_family`` places a
     member of the softmax family as ``(sign, log)``: ``F(x) = softmax(sign * x)``, its log
-    if ``log``; the GPU's cooperative row kernels are generated from it.
+    if ``log``; the GPU's cooperative row kernels are generated from it. ``takes_where``
+    marks row-wise functions with masked rows (SPEC §2.4): their public forms take
+    ``where=`` and their block kernels a last argument ``where``, None or ``(mask, midx)``
+    (the mask's distinct rows, 2-D, and the index of each block row's mask row).
     """
 
     name: str
@@ -70,6 +73,7 @@ class Activation:
     exact: bool = False
     row_family: tuple[int, bool] | None = None
     block_kernels: tuple[Callable | None, Callable | None] = (None, None)
+    takes_where: bool = False
     summary: str = ""
     # The public forms, attached by fastact when it builds them from this record.
     forward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
@@ -84,6 +88,8 @@ class Activation:
             raise ValueError(f"{self.name}: saves must be 'input' or 'output'")
         if (self.row_family is not None) != (self.kind == ROWWISE):
             raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
+        if self.takes_where and (self.kind != ROWWISE or None in self.block_kernels):
+            raise ValueError(f"{self.name}: where= needs a row-wise function's block kernels")
         if self.kind != ROWWISE and self.block_kernels != (None, None):
             raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
         choices = [p for p in self.params if p.is_choice]

@@ -155,6 +155,43 @@ def check_same_shape(call, grad_shape, saved_shape):
         )
 
 
+def where(call, where, shape):
+    """``where=`` (SPEC §2.4): a bool array broadcastable to ``shape`` (that of ``x``), as
+    an array of its own shape (never broadcast here), or None."""
+    if where is None:
+        return None
+    if not is_cuda(where) and not is_dask(where):
+        where = np.asarray(where)
+    if where.dtype != np.bool_:
+        raise call.error(TypeError, "where", f"has dtype {where.dtype}; expected bool")
+    try:
+        ok = np.broadcast_shapes(tuple(where.shape), tuple(shape)) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise call.error(
+            ValueError, "where", f"has shape {tuple(where.shape)}; not broadcastable to {shape}"
+        )
+    return where
+
+
+def mask_rows(mask, shape, axis):
+    """``(rows, midx)`` for the row kernels of every target: the host mask's own rows
+    (2-D, broadcast along ``axis`` only) and, for each row of ``x`` (its other axes in C
+    order, as the kernels number rows), the index of its mask row. A ``(T, T)`` mask
+    against ``(B, H, T, T)`` scores stays T rows; with axis=None the one row is all of x."""
+    mask = mask.reshape((1,) * (len(shape) - mask.ndim) + tuple(mask.shape))
+    if axis is None or not shape:
+        rows = np.ascontiguousarray(np.broadcast_to(mask, shape)).reshape(1, -1)
+        return rows, np.zeros(1, np.intp)
+    m = np.moveaxis(mask, axis, -1)
+    n = shape[axis]
+    rows = np.ascontiguousarray(np.broadcast_to(m, m.shape[:-1] + (n,))).reshape(-1, n)
+    index = np.arange(rows.shape[0], dtype=np.intp).reshape(m.shape[:-1])
+    outer = tuple(shape[:axis]) + tuple(shape[axis + 1 :])
+    return rows, np.ascontiguousarray(np.broadcast_to(index, outer)).reshape(-1)
+
+
 def is_cuda(a) -> bool:
     """Whether ``a`` lives on the GPU. ``__cuda_ndarray__`` marks Numba device arrays,
     including the CUDA simulator's, which have no ``__cuda_array_interface__``."""

@@ -59,14 +59,14 @@ def _inputs(dtype, rng, n=24):
     return x.reshape(2, -1)
 
 
-def _cpu(act, form, *arrays, axis=None):
-    kw = {} if axis is None else {"axis": axis}
+def _cpu(act, form, *arrays, axis=None, **kw):
+    kw.update({} if axis is None else {"axis": axis})
     arrays = [a.copy() for a in arrays]
     return host(getattr(act, form)(*arrays, *param_values(act), target="cpu", **kw))
 
 
-def _gpu(act, form, *arrays, axis=None, out=None):
-    kw = {} if axis is None else {"axis": axis}
+def _gpu(act, form, *arrays, axis=None, out=None, **kw):
+    kw.update({} if axis is None else {"axis": axis})
     if out is not None:
         kw["out"] = out
     return getattr(act, form)(*arrays, *param_values(act), **kw)
@@ -79,13 +79,20 @@ def _check(act, got, want, dtype):
         assert_ulp(got, want, ULP[dtype], act.name)
 
 
-def _check_row_backward(got, want, g, y, axis, dtype):
-    """The row backward y * (grad - dot) cancels: bound the error by its terms' size, as
-    the CPU and GPU sum ``dot`` in different orders."""
+def _check_row_backward(got, want, g, y, axis, dtype, log=False):
+    """The row backward y * (grad - dot) (log_softmax: grad - exp(y) * sum(grad)) cancels:
+    bound the error by its terms' size, as the CPU and GPU sum in different orders. Rows
+    with NaN or infinite y are NaN, or hold masked -inf (log_softmax): their terms are
+    left out of the bound."""
     g, y = np.asarray(g, np.float64), np.asarray(y, np.float64)
-    with np.errstate(invalid="ignore"):
-        dot = np.sum(np.abs(g * y), axis=axis, keepdims=True)
-        scale = np.abs(y) * (np.abs(g) + dot) + np.abs(g) * np.exp(np.minimum(y, 0))
+    fin = np.isfinite(y)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if log:
+            e = np.where(fin, np.exp(np.minimum(y, 0)), 0)
+            scale = np.abs(g) + e * np.sum(np.where(fin, np.abs(g), 0), axis=axis, keepdims=True)
+        else:
+            dot = np.sum(np.where(fin, np.abs(g * y), 0), axis=axis, keepdims=True)
+            scale = np.where(fin, np.abs(y), 0) * (np.abs(g) + dot)
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     ok = np.isnan(want) & np.isnan(got)
     tol = 16 * np.finfo(np.float32 if dtype == np.float16 else dtype).eps * scale
@@ -208,7 +215,7 @@ def test_row_paths_and_axes(act, path, monkeypatch, rng):
         want_b = _cpu(act, "backward", g, want, axis=axis)
         dg = cuda.to_device(g)
         assert _gpu(act, "backward_", dg, cuda.to_device(want), axis=axis) is dg
-        _check_row_backward(host(dg), want_b, g, want, axis, np.float32)
+        _check_row_backward(host(dg), want_b, g, want, axis, np.float32, act.row_family[1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -227,9 +234,36 @@ def test_row_forms_dtypes_and_specials(act, dtype, rng):
         got = _gpu(act, form, *dev)
         assert got.dtype == dtype
         if form.startswith("backward"):
-            _check_row_backward(host(got), want, *args, -1, dtype)
+            _check_row_backward(host(got), want, *args, -1, dtype, act.row_family[1])
         else:
             _check(act, host(got), want, dtype)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("act", [a for a in ROWWISE_ACTS if a.takes_where], ids=ids)
+def test_row_paths_with_where(act, path, monkeypatch, rng):
+    # A (T, n) mask against (B, T, n), a row with nothing unmasked; device and host masks.
+    monkeypatch.setattr(fc, "WARP_ROW_MAX", PATHS[path][0])
+    monkeypatch.setattr(fc, "BLOCK_ROW_MAX", PATHS[path][1])
+    x = rng.normal(0, 3, (2, 3, 5)).astype(np.float32)
+    mask = np.tril(np.ones((3, 5), bool))
+    mask[1] = False
+    want = _cpu(act, "forward", x, where=mask)
+    got = _gpu(act, "forward", cuda.to_device(x), where=cuda.to_device(mask))
+    _check(act, host(got), want, np.float32)
+    d = cuda.to_device(x)
+    assert _gpu(act, "forward_", d, where=mask) is d
+    _check(act, host(d), want, np.float32)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    want_b = _cpu(act, "backward", g, want, where=mask)
+    dg = cuda.to_device(g)
+    assert _gpu(act, "backward_", dg, cuda.to_device(want), where=mask) is dg
+    assert (host(dg)[:, ~mask] == 0).all()
+    _check_row_backward(host(dg), want_b, g, want, -1, np.float32, act.row_family[1])
+    # axis=0 with a mask broadcast along the last axis, from NumPy input.
+    m0 = rng.random((2, 3, 1)) < 0.6
+    got = act.forward(x, axis=0, where=m0, target="cuda")
+    _check(act, got, _cpu(act, "forward", x, axis=0, where=m0), np.float32)
 
 
 @pytest.mark.parametrize("path", ["block", "online"])
@@ -247,7 +281,8 @@ def test_row_block_paths_multiwarp(path, monkeypatch, rng):
         g = rng.normal(size=x.shape)
         y = _cpu(act, "forward", x)
         got = _gpu(act, "backward", cuda.to_device(g), cuda.to_device(y))
-        _check_row_backward(host(got), _cpu(act, "backward", g, y), g, y, -1, np.float64)
+        want = _cpu(act, "backward", g, y)
+        _check_row_backward(host(got), want, g, y, -1, np.float64, act.row_family[1])
 
 
 def test_row_warp_path_several_rows_per_block(monkeypatch, rng):

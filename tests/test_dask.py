@@ -100,3 +100,21 @@ def test_distributed_cluster_of_two_processes(rng):
     assert_same(got["sigmoid"], fastact.sigmoid(x))
     assert_same(got["leaky_relu_backward"], fastact.leaky_relu_backward(g, x, 0.2))
     assert_same(got["softmax"], fastact.softmax(x, axis=-1))
+
+
+def test_masked_rows_with_a_broadcast_mask(rng):
+    import fastact
+
+    x = rng.standard_normal((3, 2, 16, 16)).astype(np.float32)
+    causal = np.tril(np.ones((16, 16), bool))
+    for mask in (causal, _dask(causal, (8, 16))):
+        y = fastact.softmax(_dask(x, (1, 2, 8, 16)), where=mask)
+        assert_same(y.compute(), fastact.softmax(x, where=causal))
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y = fastact.log_softmax(x, where=causal)
+    dx = fastact.log_softmax_backward(
+        _dask(g, (1, 1, 16, 16)), _dask(y, (3, 2, 4, 16)), where=causal
+    )
+    assert_same(dx.compute(), fastact.log_softmax_backward(g, y, where=causal))
+    with pytest.raises(ValueError, match="'where'"):
+        fastact.softmax(_dask(x, (1, 2, 8, 16)), where=np.ones((3, 16), bool))

@@ -121,39 +121,63 @@ def test_leaky_relu_rounds_once(dtype):
 
 
 # ------------------------------------------------------------------ the softmax family
-def _mp_softmax_rows(x):
+def _mp_rows(x, sign=1, log=False):
+    """The family member (sign, log) of every row of x, correctly rounded to float64."""
     out = np.empty(x.shape)
     with mpmath.workdps(60):
         for r, row in enumerate(x):
-            vals = [mpmath.mpf(float(v)) for v in row]
+            vals = [sign * mpmath.mpf(float(v)) for v in row]
             m = max(vals)
             e = [mpmath.exp(v - m) for v in vals]
             s = mpmath.fsum(e)
-            out[r] = [float(v / s) for v in e]
+            # log1p of the sum beyond the max's 1: 60 digits of log(s) would round
+            # log_softmax's dominant element, -log(1 + 1e-131), to 0.
+            i = vals.index(m)
+            lse = m + mpmath.log1p(mpmath.fsum(e[:i] + e[i + 1 :]))
+            out[r] = [
+                float(v - lse) if log else float(ev / s) for v, ev in zip(vals, e, strict=True)
+            ]
     return out
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("shape", [(50, 7), (20, 90), (4, 300), (1, 5000)])
-def test_softmax_within_ulp_of_mpmath(dtype, shape, rng):
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_rows_within_ulp_of_mpmath(act, dtype, shape, rng):
     # Wide spreads: exp(x - max) with |x - max| up to ~80 exercises the correction of
     # the rounding of x - max, which alone would cost |x - max| ULP.
     x = (rng.standard_normal(shape) * 20).astype(dtype)
-    want = _mp_softmax_rows(x).astype(dtype)
-    for act in ROWWISE_ACTS:
-        if act.name == "softmax":
-            assert_ulp(act.forward(x, target="cpu"), want, MAX_ULP, f"softmax {shape}")
+    want = _mp_rows(x, *act.row_family).astype(dtype)
+    for target in ("cpu", "parallel"):
+        assert_ulp(act.forward(x, target=target), want, MAX_ULP, f"{act.name} {shape}")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("n", [2, 7, 300, 5000])
+def test_log_softmax_near_zero(dtype, n, rng):
+    # One dominant element: its log_softmax, -log(1 + sum of tiny exps), is near 0, where
+    # x - max - log(sum) cancels (and log(sum) of a rounded sum loses everything).
+    gaps = {np.float32: (5, 16, 40, 80), np.float64: (5, 20, 40, 300, 700)}[dtype]
+    for gap in gaps:
+        x = (rng.uniform(-gap - 3, -gap, (8, n))).astype(dtype)
+        x[:, 0] = 0
+        want = _mp_rows(x, 1, True).astype(dtype)
+        got = fastact.log_softmax(x)
+        assert_ulp(got[:, 0], want[:, 0], MAX_ULP, f"dominant, gap {gap}")
+        assert_ulp(got, want, MAX_ULP, f"gap {gap}")
 
 
 @pytest.mark.parametrize("n", [3, 40, 3000])  # short rows (tiles of rows), long rows
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
 def test_rows_with_nan_or_inf_give_nan_rows(act, dtype, n, rng):
+    # softmin is softmax(-x): its NaN rows hold -inf or only +inf.
+    sign = act.row_family[0]
     x = rng.standard_normal((37, n)).astype(dtype)  # two full tiles of 16 rows, one partial
-    bad = {0: (0, np.nan), 5: (n - 1, np.nan), 16: (n // 2, np.inf), 36: (n // 2, -np.nan)}
+    bad = {0: (0, np.nan), 5: (n - 1, np.nan), 16: (n // 2, sign * np.inf), 36: (n // 2, -np.nan)}
     for r, (j, v) in bad.items():
         x[r, j] = v
-    x[20] = -np.inf
+    x[20] = -sign * np.inf
     good = [r for r in range(len(x)) if r not in bad and r != 20]
     for target in ("cpu", "parallel"):
         y = act.forward(x, target=target)

@@ -26,7 +26,8 @@ def _asm(act, variant, direction, dtype):
     x = np.ones(shape, dtype)
     arrays = [x] * (1 if direction == "forward" else 2)
     numeric = [p for p in act.params if not p.is_choice]
-    driver(*arrays, np.empty_like(x), tuple(dtype(0.1) for _ in numeric))
+    where = (None,) if act.kind == "rowwise" else ()  # row-wise drivers take where=
+    driver(*arrays, np.empty_like(x), tuple(dtype(0.1) for _ in numeric), *where)
     return driver.inspect_asm(driver.signatures[-1])
 
 

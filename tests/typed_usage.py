@@ -21,6 +21,8 @@ assert_type(fastact.sigmoid_backward(g32, x32), NDArray[np.float32])
 assert_type(fastact.softmax(x32, axis=None), NDArray[np.float32])
 assert_type(fastact.softmax_backward_(g32, x32, 0), NDArray[np.float32])
 assert_type(fastact.threshold(x64, 0.5, 0.0), NDArray[np.float64])
+mask = np.tril(np.ones((8, 8), bool))
+assert_type(fastact.log_softmax(np.ones((8, 8), np.float32), where=mask), NDArray[np.float32])
 act: fastact.Activation = fastact.REGISTRY["relu"]
 names: tuple[str, ...] = act.param_names
 n: int = fastact.parallel_threshold("relu")

@@ -29,6 +29,8 @@ def table() -> str:
         params = ", ".join(_param(p) for p in act.params)
         if act.kind == "rowwise":
             params = ", ".join(filter(None, [params, "`axis=-1`"]))
+        if act.takes_where:
+            params += ", `where=None`"
         forms = ", ".join(f"`{n}`" for n in act.forms)
         rows.append(f"| `{act.name}` | {params or '—'} | {act.kind} | {act.saves} | {forms} |")
     return "\n".join(rows)

@@ -90,38 +90,47 @@ def _unaligned_head(out):
     return min(out.size, (-out.ctypes.data) % 64 // out.itemsize)
 
 
-def rows_forward(x, out, params):
+# Row-wise drivers take ``where``: None, or ``(mask, midx)`` for functions that take masks
+# (registry ``takes_where``): their block kernels get it, midx cut to the block's rows.
+def rows_forward(x, out, params, where):
     x, out = borrowed(x), borrowed(out)  # no reference counts on the row views
     for r in prange(x.shape[0]):
         prefer_wide_vectors()
         _forward(x[r], out[r], *params)
 
 
-def rows_backward(grad, saved, out, params):
+def rows_backward(grad, saved, out, params, where):
     grad, saved, out = borrowed(grad), borrowed(saved), borrowed(out)
     for r in prange(grad.shape[0]):
         prefer_wide_vectors()
         _backward(grad[r], saved[r], out[r], *params)
 
 
-def blocks_forward(x, out, params):
+def blocks_forward(x, out, params, where):
     x, out = borrowed(x), borrowed(out)
     step = _rows_per_block(x.shape[0], _PARALLEL)
     for b in prange((x.shape[0] + step - 1) // step):
         prefer_wide_vectors()
         lo = b * step
         hi = min(lo + step, x.shape[0])
-        _forward(x[lo:hi], out[lo:hi], *params)
+        if where is None:
+            _forward(x[lo:hi], out[lo:hi], *params)
+        else:
+            _forward(x[lo:hi], out[lo:hi], *(params + ((where[0], where[1][lo:hi]),)))
 
 
-def blocks_backward(grad, saved, out, params):
+def blocks_backward(grad, saved, out, params, where):
     grad, saved, out = borrowed(grad), borrowed(saved), borrowed(out)
     step = _rows_per_block(grad.shape[0], _PARALLEL)
     for b in prange((grad.shape[0] + step - 1) // step):
         prefer_wide_vectors()
         lo = b * step
         hi = min(lo + step, grad.shape[0])
-        _backward(grad[lo:hi], saved[lo:hi], out[lo:hi], *params)
+        g, s, o = grad[lo:hi], saved[lo:hi], out[lo:hi]
+        if where is None:
+            _backward(g, s, o, *params)
+        else:
+            _backward(g, s, o, *(params + ((where[0], where[1][lo:hi]),)))
 
 
 @njit(cache=True)

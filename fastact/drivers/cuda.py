@@ -167,7 +167,7 @@ def _check_gpu(call):
 
 
 # ------------------------------------------------------------------ the call
-def run(call, arrays, variant, params, axis, out):
+def run(call, arrays, variant, params, axis, out, where=None):
     """Validate and compute one call on the GPU; see the module docstring."""
     _check_gpu(call)
     names = call.arg_names
@@ -183,7 +183,7 @@ def run(call, arrays, variant, params, axis, out):
         if not on_gpu and _kind(out) != "host":
             raise call.error(TypeError, "out", f"is on the GPU but '{names[0]}' is a host array")
     if not on_gpu:
-        return _run_host(call, arrays, variant, params, axis, out)
+        return _run_host(call, arrays, variant, params, axis, out, where)
 
     views = [_view(a) for a in arrays]
     named = [*zip(names, arrays, strict=True), *([("out", out)] if out is not None else [])]
@@ -201,6 +201,8 @@ def run(call, arrays, variant, params, axis, out):
         if _readonly(out):
             raise call.error(ValueError, "out", "is read-only")
     result, compute, axis = _validate(call, views, axis, dest_view)
+    if where is not None:
+        where = v.where(call, _view(where) if v.is_cuda(where) else where, tuple(views[0].shape))
 
     lib = kinds[0]
     device = known[0][1] if known else None
@@ -215,7 +217,7 @@ def run(call, arrays, variant, params, axis, out):
             dest = _empty(lib, arrays[0], views[0].shape, result, stream)
             dest_view = _view(dest)
         if dest_view.size:
-            _compute(call, views, dest_view, variant, params, axis, compute, stream)
+            _compute(call, views, dest_view, variant, params, axis, compute, stream, where)
     return dest
 
 
@@ -244,13 +246,14 @@ def _validate(call, arrays, axis, dest):
     return result, compute, axis
 
 
-def _run_host(call, arrays, variant, params, axis, out):
+def _run_host(call, arrays, variant, params, axis, out, where=None):
     """target='cuda' with host input: copy to the device, compute, copy back."""
     if call.inplace:
         v.check_in_place(call, arrays[0])
     arrays = [np.asarray(a) for a in arrays]
     result, compute, axis = _validate(call, arrays, axis, None)
     shape = arrays[0].shape
+    where = v.where(call, where, shape)
     if out is not None:
         v.check_out(call, "out", out, shape)
     dest = arrays[0] if call.inplace else out if out is not None else np.empty(shape, result)
@@ -258,7 +261,7 @@ def _run_host(call, arrays, variant, params, axis, out):
         return dest
     views = [cuda.to_device(np.ascontiguousarray(a)) for a in arrays]
     work = cuda.device_array(shape, dest.dtype)
-    _compute(call, views, work, variant, params, axis, compute, 0)
+    _compute(call, views, work, variant, params, axis, compute, 0, where)
     if dest.flags.c_contiguous:
         work.copy_to_host(dest)
     else:
@@ -289,12 +292,12 @@ def _copy(a, stream, dtype=None):
     return c
 
 
-def _compute(call, ins, dest, variant, params, axis, compute, stream):
+def _compute(call, ins, dest, variant, params, axis, compute, stream, where=None):
     ins = [_copy(a, stream) if _overlaps(a, dest) and not _same(a, dest) else a for a in ins]
     ctype = numpy_support.from_dtype(compute)
     kparams = tuple(compute.type(p) for p in params)
     if call.act.kind == ROWWISE:
-        _rows(call, ins, dest, axis, ctype, kparams, stream)
+        _rows(call, ins, dest, axis, ctype, kparams, stream, where)
     else:
         _map(call, ins, dest, variant, ctype, kparams, stream)
 
@@ -330,13 +333,14 @@ def _rows_shape(shape, axis):
     )
 
 
-def _rows(call, ins, dest, axis, ctype, kparams, stream):
+def _rows(call, ins, dest, axis, ctype, kparams, stream, where=None):
     act = call.act
     sign, log = act.row_family  # the registry record places it in the softmax family
     threads = ROW_THREADS
     if threads % 32 or not 32 <= threads <= 1024:
         raise ValueError(f"fastact: ROW_THREADS must be a multiple of 32 up to 1024, got {threads}")
-    shape3 = _rows_shape(tuple(dest.shape), axis)
+    shape = tuple(dest.shape)
+    shape3 = _rows_shape(shape, axis)
     ins = [a if a.is_c_contiguous() else _copy(a, stream) for a in ins]
     work = dest if dest.is_c_contiguous() else cuda.device_array(tuple(dest.shape), dest.dtype)
     views = [a.reshape(shape3) for a in (*ins, work)]
@@ -351,7 +355,13 @@ def _rows(call, ins, dest, axis, ctype, kparams, stream):
     kernel = ck.compiled(
         f"rows_{call.direction}_{algo}", f"{sign}_{int(log)}", ctype, _SIGN=sign, _LOG=log
     )
-    _launch(kernel, units, per_block, threads, stream, *views)
+    mask = midx = None
+    if where is not None:
+        # The mask's rows and index are small (the mask is never broadcast to x's shape):
+        # laid out on the host, like the CPU's, and copied over.
+        host = where.copy_to_host() if v.is_cuda(where) else np.asarray(where)
+        mask, midx = (cuda.to_device(a, stream=stream) for a in v.mask_rows(host, shape, axis))
+    _launch(kernel, units, per_block, threads, stream, *views, mask, midx)
     if work is not dest:
         copy = ck.compiled("copy_nd", "copy", None)
         _launch(copy, dest.size, MAP_THREADS, MAP_THREADS, stream, work, dest)

@@ -159,6 +159,30 @@ def _online_add(m, s, t):
     return m, s
 
 
+# ------------------------------------------------------------------ masks (where=)
+# ``mask`` is None, or the mask's distinct rows (2-D) with ``midx`` the index of each
+# row's mask row (see validation.mask_rows); None compiles the checks away.
+@cuda.jit(device=True)
+def _kept(r, j, mask, midx):
+    if mask is None:
+        return True
+    return mask[midx[r], j]
+
+
+@cuda.jit(device=True)
+def _t(t, r, j, mask, midx):
+    """A masked element is -inf: nothing in the row's max and sum, 0 (-inf) out."""
+    return t if _kept(r, j, mask, midx) else type(t)(_NEG_INF)
+
+
+@cuda.jit(device=True)
+def _shift(m, mask):
+    """A masked row with nothing but -inf shifts by 0 (zeros out, not NaN), as on the CPU."""
+    if mask is None:
+        return m
+    return m if m != _NEG_INF else type(m)(0)
+
+
 # ------------------------------------------------------------------ elementwise templates
 def map_forward(x, out, params):
     for k in range(cuda.grid(1), x.size, cuda.gridsize(1)):
@@ -188,7 +212,7 @@ def copy_nd(x, out):
 # ------------------------------------------------------------------ row templates
 # Row loops are block-uniform (warp kernels) or block-wide (block kernels) so that every
 # thread reaches every barrier and shuffle; `valid` masks the work instead of `return`.
-def rows_forward_warp(x, out):
+def rows_forward_warp(x, out, mask, midx):
     n = x.shape[1]
     inner = x.shape[2]
     rows = x.shape[0] * inner
@@ -203,20 +227,20 @@ def rows_forward_warp(x, out):
         m = _T(_NEG_INF)
         if valid:
             for j in range(lane, n, 32):
-                t = sign * _T(x[o, j, i])
+                t = _t(sign * _T(x[o, j, i]), r, j, mask, midx)
                 m = t if t > m else m
-        m = _T(_warp_max(m))
+        m = _shift(_T(_warp_max(m)), mask)
         s = 0.0
         if valid:
             for j in range(lane, n, 32):
-                s += _exp_shifted(sign * _T(x[o, j, i]), m)
+                s += _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m)
         s = _warp_sum(s)
         if valid:
             for j in range(lane, n, 32):
-                out[o, j, i] = _row_value(sign * _T(x[o, j, i]), m, s)
+                out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
 
 
-def rows_forward_block(x, out):
+def rows_forward_block(x, out, mask, midx):
     n = x.shape[1]
     inner = x.shape[2]
     sign = _T(_SIGN)
@@ -225,18 +249,18 @@ def rows_forward_block(x, out):
         i = r % inner
         m = _T(_NEG_INF)
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            t = sign * _T(x[o, j, i])
+            t = _t(sign * _T(x[o, j, i]), r, j, mask, midx)
             m = t if t > m else m
-        m = _block_max(m)
+        m = _shift(_block_max(m), mask)
         s = 0.0
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            s += _exp_shifted(sign * _T(x[o, j, i]), m)
+            s += _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m)
         s = _block_sum(s)
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            out[o, j, i] = _row_value(sign * _T(x[o, j, i]), m, s)
+            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
 
 
-def rows_forward_online(x, out):
+def rows_forward_online(x, out, mask, midx):
     n = x.shape[1]
     inner = x.shape[2]
     sign = _T(_SIGN)
@@ -246,13 +270,14 @@ def rows_forward_online(x, out):
         m = _T(_NEG_INF)
         s = 0.0
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            m, s = _online_add(m, s, sign * _T(x[o, j, i]))
+            m, s = _online_add(m, s, _t(sign * _T(x[o, j, i]), r, j, mask, midx))
         m, s = _block_online(m, s)
+        m = _shift(m, mask)  # s is 0 for a row with nothing unmasked: nothing to rescale
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            out[o, j, i] = _row_value(sign * _T(x[o, j, i]), m, s)
+            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
 
 
-def rows_backward_warp(grad, saved, out):
+def rows_backward_warp(grad, saved, out, mask, midx):
     n = grad.shape[1]
     inner = grad.shape[2]
     rows = grad.shape[0] * inner
@@ -266,14 +291,16 @@ def rows_backward_warp(grad, saved, out):
         d = 0.0
         if valid:
             for j in range(lane, n, 32):
-                d += _row_dot_term(float64(grad[o, j, i]), float64(saved[o, j, i]))
+                if _kept(r, j, mask, midx):
+                    d += _row_dot_term(float64(grad[o, j, i]), float64(saved[o, j, i]))
         d = _warp_sum(d)
         if valid:
             for j in range(lane, n, 32):
-                out[o, j, i] = _row_grad(float64(grad[o, j, i]), float64(saved[o, j, i]), d)
+                g = _row_grad(float64(grad[o, j, i]), float64(saved[o, j, i]), d)
+                out[o, j, i] = g if _kept(r, j, mask, midx) else 0.0
 
 
-def rows_backward_block(grad, saved, out):
+def rows_backward_block(grad, saved, out, mask, midx):
     n = grad.shape[1]
     inner = grad.shape[2]
     for r in range(cuda.blockIdx.x, grad.shape[0] * inner, cuda.gridDim.x):
@@ -281,18 +308,21 @@ def rows_backward_block(grad, saved, out):
         i = r % inner
         d = 0.0
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            d += _row_dot_term(float64(grad[o, j, i]), float64(saved[o, j, i]))
+            if _kept(r, j, mask, midx):
+                d += _row_dot_term(float64(grad[o, j, i]), float64(saved[o, j, i]))
         d = _block_sum(d)
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            out[o, j, i] = _row_grad(float64(grad[o, j, i]), float64(saved[o, j, i]), d)
+            g = _row_grad(float64(grad[o, j, i]), float64(saved[o, j, i]), d)
+            out[o, j, i] = g if _kept(r, j, mask, midx) else 0.0
 
 
 # The per-member pieces, specialised by the _LOG / _SIGN constants (pruned at compile
 # time). They are re-bound with the templates, so they see the same constants.
 def _row_value(t, m, s):
+    # s is 0 only in a row with nothing unmasked (t = -inf everywhere, m = 0).
     if _LOG:
-        return (float64(t) - float64(m)) - math.log(s)
-    return _exp_shifted(t, m) * (1.0 / s)
+        return (float64(t) - float64(m)) - (math.log(s) if s != 0 else 0.0)
+    return _exp_shifted(t, m) * (1.0 / s if s != 0 else 0.0)
 
 
 def _row_dot_term(g, y):

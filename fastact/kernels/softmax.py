@@ -3,16 +3,21 @@
 """
 
 import numpy as np
-from numba.extending import register_jitable
+from numba.core import types
+from numba.extending import overload, register_jitable
 
 from .. import elementary as em
 from ..codegen import borrowed, inline_here, is_single, keep_alive, kernel, same_data
 from ..registry import ROWWISE, Activation, register
 
-__all__ = ["softmax_row", "softmax_row_backward", "softmax_rows"]
+__all__ = [
+    f"{name}{suffix}"
+    for name in ("softmax", "log_softmax", "softmin")
+    for suffix in ("_row", "_rows", "_row_backward", "_rows_backward")
+]
 
 
-# --------------------------------------------------------------------------- softmax
+# --------------------------------------------------------------------------- helpers
 @register_jitable(error_model="numpy", fastmath={"reassoc"})
 def _add(s, v):
     """s + v, reorderable: lets LLVM split a running sum into vector lanes. The only
@@ -36,13 +41,34 @@ def _exp_diff(a, shift):
 
 
 @kernel
-def _row_max(x):
+def _t(x, i, sg, mask):
+    """The family's argument sign * x[i]; -inf where ``mask`` (None: no mask) is False, so
+    that a masked element adds nothing to the row's max and sum and comes out 0 (-inf
+    for log_softmax) from the same formulas as every other element."""
+    inline_here()
+    t = sg * x[i]
+    if mask is None:
+        return t
+    return t if mask[i] else type(t)(-np.inf)
+
+
+@kernel
+def _row_max(x, sg):
     inline_here()
     # Unordered: a NaN may be skipped here, but it makes its row's sum, hence the row, NaN.
-    m = x[0]
+    m = sg * x[0]
     for i in range(1, x.size):
-        m = em.max_unordered(m, x[i])
+        m = em.max_unordered(m, sg * x[i])
     return m
+
+
+@kernel
+def _masked_max(m, masked):
+    """A masked row with nothing but -inf left (nothing unmasked, or only -inf unmasked,
+    as PyTorch's _safe_softmax sees it) shifts by 0: its exps are all 0, its sum 0, and
+    its result zeros (log_softmax: -inf) instead of NaN from -inf - -inf."""
+    inline_here()
+    return m if not masked or m != type(m)(-np.inf) else type(m)(0)
 
 
 @kernel
@@ -100,202 +126,424 @@ _SCRATCH = 2 * _LANES
 # Elements per exp-and-sum step of a row: the sum re-reads the exps while they are in L1.
 _ROW_BLOCK = 2048
 
-
-@kernel
-def softmax_row(x, out):
-    """Softmax of one row: exp(x - max) / sum(exp(x - max)), into ``out``.
-
-    A row holding NaN, +inf or only -inf becomes NaN through the sum, as in PyTorch.
-    """
-    inline_here()
-    _softmax_row(x, out, None)
-
-
-@kernel
-def _softmax_row(x, out, scratch):
-    """softmax_row, with float64 scratch of _SCRATCH elements, or None (GPU code)."""
-    inline_here()  # into the drivers' loop over rows: no call per row
-    n = x.size
-    if n == 0:
-        return
-    m = _row_max(x)
-    s = c = 0.0
-    for b in range(0, n, _ROW_BLOCK):
-        # Slices, so that every loop counts from 0: an index range(b, e) is not known to
-        # be non-negative, and its wraparound check stops the loops from vectorizing.
-        xb = x[b : b + _ROW_BLOCK]
-        ob = out[b : b + _ROW_BLOCK]
-        # The exps in a loop of their own: a float64 sum in the same loop would make LLVM
-        # vectorize all of it at float64 width, halving the float32 exps' throughput.
-        if same_data(xb, ob):  # in place: one array in the loop (see codegen.same_data)
-            for i in range(ob.size):
-                ob[i] = _exp_diff(ob[i], m)
-        else:
-            for i in range(ob.size):
-                ob[i] = _exp_diff(xb[i], m)
-        if is_single(x):
-            # float32: pairs added in float32 (one rounding: at most 2**-24 of the sum, as
-            # the terms are positive), then in float64, reordered (far below that): half
-            # the conversions to float64, 3% of the row.
-            h = ob.size // 2
-            o1 = ob[:h]
-            o2 = ob[h : 2 * h]
-            for i in range(h):
-                s = _add(s, float(o1[i] + o2[i]))
-            if ob.size % 2:
-                s += float(ob[ob.size - 1])
-        else:
-            # float64: a reordered sum of a few hundred terms already costs ~5 ULP.
-            s, c = _sum_compensated(ob, s, c, scratch)
-    r = 1.0 / (s + c)
-    if is_single(x):
-        # r as float32 hi + lo: out * hi + out * lo is one FMA and a multiply at 16 lanes,
-        # as exact as the float64 product (which converts twice, at 8 lanes).
-        T = x.dtype.type
-        hi = T(r)
-        lo = T(r - float(hi))
-        for i in range(n):
-            out[i] = em.fma(out[i], hi, out[i] * lo)
-    else:
-        for i in range(n):
-            out[i] = out[i] * r
-
-
 # Rows per tile of the short-row path (a multiple of every vector width), and the longest
 # rows it takes (float32, float64), measured: beyond them the row path is faster.
 _TILE = 16
 _TILE_ROW_MAX = (40, 96)
 
 
+def _mask_row(where, r):
+    """Row r's mask, for ``where`` None or ``(mask, midx)``: the mask's distinct rows and,
+    per row of the block, the index of its mask row (the mask is never broadcast to x's
+    shape)."""
+    return None if where is None else where[0][where[1][r]]
+
+
+# Chosen by type when compiled: an `is None` branch on a tuple is not pruned, and its two
+# return types would not unify.
+@overload(_mask_row, inline="always")
+def _mask_row_ol(where, r):
+    if isinstance(where, types.NoneType):
+        return lambda where, r: None
+    return lambda where, r: where[0][where[1][r]]
+
+
 @kernel
-def _softmax_tile(x, out, base, n, buf, m, s, c):
-    """Softmax of the ``m.size`` (at most _TILE) rows of length n from flat index ``base``
-    of the row-major x, into out. The tile is transposed into buf, so that every vector
-    operation works on one element of each row: a short row leaves nothing to vectorize.
-    """
+def _scale(s):
+    """1 / sum; 0 for the empty sum of a masked row, whose exps are all 0."""
     inline_here()
-    # The lane count is read at run time on purpose: a loop of constant trip count 16
-    # is fully unrolled before the vectorizer sees it, into 16 scalar copies (3x slower).
-    # Slices keep every index counting from 0 (see softmax_row).
-    L = m.size
-    for j in range(n):
-        bj = buf[j * L : (j + 1) * L]
-        xj = x[base + j : base + L * n : n]
-        for k in range(L):
-            bj[k] = xj[k]
-    for k in range(L):
-        m[k] = buf[k]
-        s[k] = c[k] = 0.0
-    for j in range(1, n):
-        bj = buf[j * L : (j + 1) * L]
-        for k in range(L):
-            m[k] = em.max_unordered(m[k], bj[k])
-    for j in range(n):
-        bj = buf[j * L : (j + 1) * L]
-        for k in range(L):
-            bj[k] = _exp_diff(bj[k], m[k])
-    for j in range(n):
-        bj = buf[j * L : (j + 1) * L]
-        if is_single(x):
-            for k in range(L):
-                s[k] += float(bj[k])  # in order: n <= 40 terms, far inside a float32 ULP
+    return 1.0 / s if s != 0.0 else 0.0
+
+
+@kernel
+def _lse_shift(s, c, dtype):
+    """log(s + c), the sum of the exps (at least 1, the max's) as a large part s and a
+    small one c (a compensated sum), as ``dtype``: log1p((s - 1) + c) keeps its relative
+    accuracy when the row's other exps are tiny (s - 1 is exact), where log_softmax's
+    dominant element, -log(sum), is near 0. 0 for the empty sum of a masked row, whose
+    elements are all -inf."""
+    inline_here()
+    # (s + c, not s: a float32 row's count of 1s is 0 where its max is +inf or NaN.)
+    return dtype(em.log1p((s - 1.0) + c)) if s + c != 0.0 else dtype(0)
+
+
+@kernel
+def _where0(v, mask, i):
+    """v, or 0 where the mask is False: masked elements get no gradient."""
+    inline_here()
+    if mask is None:
+        return v
+    return v if mask[i] else type(v)(0)
+
+
+def _family(name, sign, log):
+    """The kernels of the family member ``name`` = softmax(sign * x), its log if ``log``.
+
+    sign and log are constants of the closures: Numba compiles each member's branches
+    away. ``where`` (None, or a row's bool mask in the row kernels, or ``(mask, midx)``
+    in the block kernels) takes masked elements out of their row (SPEC §2.4).
+    """
+
+    @kernel
+    def core(x, out, lanes, buf, sg, masked):
+        """row_'s work on the row sg * x; ``masked``: x holds -inf at masked elements."""
+        inline_here()
+        T = x.dtype.type
+        n = x.size
+        if n == 0:
+            return
+        m = _masked_max(_row_max(x, sg), masked)
+        s = c = 0.0
+        if log and buf is None:
+            for i in range(n):
+                s, c = _two_sum(s, c, float(_exp_diff(sg * x[i], m)))
         else:
-            for k in range(L):
-                s[k], c[k] = _two_sum(s[k], c[k], bj[k])
-    for k in range(L):
-        s[k] = 1.0 / (s[k] + c[k])
-    for j in range(n):
-        bj = buf[j * L : (j + 1) * L]
-        oj = out[base + j : base + L * n : n]
+            for b in range(0, n, _ROW_BLOCK):
+                # Slices, so that every loop counts from 0: an index range(b, e) is not
+                # known to be non-negative, and its wraparound check stops the loops from
+                # vectorizing.
+                xb = x[b : b + _ROW_BLOCK]
+                eb = buf[: xb.size] if log else out[b : b + _ROW_BLOCK]
+                # The exps in a loop of their own: a float64 sum in the same loop would
+                # make LLVM vectorize all of it at float64 width, halving the float32 exps'
+                # throughput.
+                if same_data(xb, eb):  # in place: one array in the loop (codegen.same_data)
+                    for i in range(eb.size):
+                        eb[i] = _exp_diff(sg * eb[i], m)
+                else:
+                    for i in range(eb.size):
+                        eb[i] = _exp_diff(sg * xb[i], m)
+                if is_single(x) and not log:
+                    # float32: pairs added in float32 (one rounding: at most 2**-24 of the
+                    # sum, as the terms are positive), then in float64, reordered (far
+                    # below that): half the conversions to float64, 3% of the row.
+                    h = eb.size // 2
+                    e1 = eb[:h]
+                    e2 = eb[h : 2 * h]
+                    for i in range(h):
+                        s = _add(s, float(e1[i] + e2[i]))
+                    if eb.size % 2:
+                        s += float(eb[eb.size - 1])
+                elif is_single(x):
+                    # float32 log_softmax needs its sum beyond the max's 1 to within a few
+                    # of its own ULP (see _lse_shift): the exps below 1 summed apart from
+                    # the count of 1s (the max's) keep it, in 2.2x less time than TwoSum.
+                    one, zero = T(1), T(0)
+                    h = eb.size // 2
+                    e1 = eb[:h]
+                    e2 = eb[h : 2 * h]
+                    for i in range(h):
+                        a, b = e1[i], e2[i]
+                        s = _add(s, float((a if a != one else zero) + (b if b != one else zero)))
+                        c = _add(
+                            c, float((one if a == one else zero) + (one if b == one else zero))
+                        )
+                    if eb.size % 2:
+                        a = eb[eb.size - 1]
+                        s += float(a if a != one else zero)
+                        c += float(one if a == one else zero)
+                else:
+                    # A reordered sum of a few hundred float64 terms already costs ~5 ULP.
+                    s, c = _sum_compensated(eb, s, c, lanes)
+        if log:
+            # float32: c counts the 1s, s sums the rest (the order _lse_shift wants).
+            hi = _lse_shift(c, s, T) if is_single(x) else _lse_shift(s, c, T)
+            # (t - m) - log(sum): both terms <= 0, no cancellation; t = m gives -log(sum).
+            if same_data(x, out):
+                for i in range(n):
+                    out[i] = (sg * out[i] - m) - hi
+            else:
+                for i in range(n):
+                    out[i] = (sg * x[i] - m) - hi
+        elif is_single(x):
+            # 1/sum as float32 hi + lo: out * hi + out * lo is one FMA and a multiply at 16
+            # lanes, as exact as the float64 product (which converts twice, at 8 lanes).
+            r = _scale(s + c)
+            hi = T(r)
+            lo = T(r - float(hi))
+            for i in range(n):
+                out[i] = em.fma(out[i], hi, out[i] * lo)
+        else:
+            r = _scale(s + c)
+            for i in range(n):
+                out[i] = out[i] * r
+
+    @kernel
+    def row_(x, out, lanes, buf, mask):
+        """One row into out, with float64 scratch of _SCRATCH elements and, for log, a
+        buffer of _ROW_BLOCK elements of x's dtype for the exps (log writes out only in its
+        last pass, so that x may be out); either None (GPU code): four scalar TwoSum lanes,
+        and log sums its exps as they come. ``mask``: the row's bool mask, or None."""
+        inline_here()  # into the drivers' loop over rows: no call per row
+        T = x.dtype.type
+        if mask is None:
+            core(x, out, lanes, buf, T(sign), False)
+            return
+        # Masked: sign * x, -inf where masked, staged in out; then the row in place. A
+        # select inside the max reduction stops LLVM from vectorizing it (13x slower).
+        if same_data(x, out):
+            for i in range(out.size):
+                out[i] = _t(out, i, T(sign), mask)
+        else:
+            for i in range(out.size):
+                out[i] = _t(x, i, T(sign), mask)
+        core(out, out, lanes, buf, T(1), True)
+
+    @kernel
+    def tile(x, out, base, n, buf, m, s, c, mask, midx):
+        """The ``m.size`` (at most _TILE) rows of length n from flat index ``base`` of the
+        row-major x, into out (mask: None, or the 2-D mask and the tile's midx). The tile
+        is transposed into buf, so that every vector operation works on one element of
+        each row: a short row leaves nothing to vectorize."""
+        inline_here()
+        # The lane count is read at run time on purpose: a loop of constant trip count 16
+        # is fully unrolled before the vectorizer sees it, into 16 scalar copies (3x
+        # slower). Slices keep every index counting from 0 (see row_).
+        T = x.dtype.type
+        sg = T(sign)
+        L = m.size
+        for j in range(n):
+            bj = buf[j * L : (j + 1) * L]
+            xj = x[base + j : base + L * n : n]
+            if mask is None:
+                for k in range(L):
+                    bj[k] = sg * xj[k]
+            else:
+                for k in range(L):
+                    bj[k] = sg * xj[k] if mask[midx[k], j] else T(-np.inf)
         for k in range(L):
-            oj[k] = bj[k] * s[k]
+            m[k] = buf[k]
+            s[k] = c[k] = 0.0
+        for j in range(1, n):
+            bj = buf[j * L : (j + 1) * L]
+            for k in range(L):
+                m[k] = em.max_unordered(m[k], bj[k])
+        for k in range(L):
+            m[k] = _masked_max(m[k], mask is not None)
+        if log:
+            # The exps summed as they come (bj keeps t for the last pass), compensated:
+            # see _lse_shift.
+            for j in range(n):
+                bj = buf[j * L : (j + 1) * L]
+                for k in range(L):
+                    s[k], c[k] = _two_sum(s[k], c[k], float(_exp_diff(bj[k], m[k])))
+            for k in range(L):
+                s[k] = _lse_shift(s[k], c[k], T)
+            for j in range(n):
+                bj = buf[j * L : (j + 1) * L]
+                oj = out[base + j : base + L * n : n]
+                for k in range(L):
+                    oj[k] = (bj[k] - m[k]) - T(s[k])
+            return
+        for j in range(n):
+            bj = buf[j * L : (j + 1) * L]
+            for k in range(L):
+                bj[k] = _exp_diff(bj[k], m[k])
+        for j in range(n):
+            bj = buf[j * L : (j + 1) * L]
+            if is_single(x):
+                for k in range(L):
+                    s[k] += float(bj[k])  # in order: n <= 40 terms, far inside a float32 ULP
+            else:
+                for k in range(L):
+                    s[k], c[k] = _two_sum(s[k], c[k], bj[k])
+        for k in range(L):
+            s[k] = _scale(s[k] + c[k])
+        for j in range(n):
+            bj = buf[j * L : (j + 1) * L]
+            oj = out[base + j : base + L * n : n]
+            for k in range(L):
+                oj[k] = bj[k] * s[k]
+
+    @kernel
+    def rows(x, out, where=None):
+        """Every row of the C-contiguous 2-D ``x``, into ``out`` (the CPU drivers' kernel:
+        short rows go through tiles of _TILE rows, long ones one by one)."""
+        inline_here()
+        # Borrowed views (see codegen): the loops below make views per row or tile.
+        x = borrowed(x)
+        out = borrowed(out)
+        rows, n = x.shape
+        if 0 < n <= _TILE_ROW_MAX[0 if is_single(x) else 1]:
+            own = np.empty(n * _TILE + _TILE, x.dtype)
+            own64 = np.empty(2 * _TILE)
+            buf = borrowed(own)[: n * _TILE]
+            m = borrowed(own)[n * _TILE :]
+            s = borrowed(own64)[:_TILE]
+            c = borrowed(own64)[_TILE:]
+            xf = x.reshape(x.size)
+            of = out.reshape(out.size)
+            for r in range(0, rows, _TILE):
+                # The last tile may be partial: fewer lanes, the same arithmetic, so that a
+                # row's result never depends on how the drivers split the rows.
+                k = min(_TILE, rows - r)
+                if where is None:
+                    tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k], None, None)
+                else:
+                    tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k], where[0], where[1][r:])
+            keep_alive(own)
+            keep_alive(own64)
+        else:
+            own64 = np.empty(_SCRATCH)
+            lanes = borrowed(own64)
+            if log:
+                own = np.empty(min(n, _ROW_BLOCK), x.dtype)
+                buf = borrowed(own)
+                for r in range(rows):
+                    row_(x[r], out[r], lanes, buf, _mask_row(where, r))
+                keep_alive(own)
+            else:
+                for r in range(rows):
+                    row_(x[r], out[r], lanes, None, _mask_row(where, r))
+            keep_alive(own64)
+
+    @kernel
+    def row(x, out):
+        inline_here()
+        row_(x, out, None, None, None)
+
+    @kernel
+    def _grad(g, y, d, sg):
+        inline_here()
+        if log:
+            return g - em.exp(y) * d
+        return sg * (y * (g - d))
+
+    @kernel
+    def row_backward_(grad, y, out, mask):
+        inline_here()
+        T = y.dtype.type
+        dot = 0.0
+        if log:
+            for i in range(y.size):
+                dot = _add(dot, float(_where0(grad[i], mask, i)))
+        elif is_single(y) and y.size >= 256 and mask is None:
+            # Half the conversions to float64: long rows stream 5% faster (short ones lose).
+            h = y.size // 2
+            g1, g2, y1, y2 = grad[:h], grad[h : 2 * h], y[:h], y[h : 2 * h]
+            for i in range(h):
+                dot = _add(dot, float(em.fma(g1[i], y1[i], g2[i] * y2[i])))
+            if y.size % 2:
+                dot += float(grad[y.size - 1]) * float(y[y.size - 1])
+        else:
+            for i in range(y.size):
+                dot = _add(dot, _where0(grad[i] * y[i], mask, i))
+        d = T(dot)  # float32 rows keep 16-lane vectors
+        sg = T(sign)
+        if same_data(grad, out):  # in place: one array in the loop (see codegen.same_data)
+            for i in range(y.size):
+                out[i] = _where0(_grad(out[i], y[i], d, sg), mask, i)
+        else:
+            for i in range(y.size):
+                out[i] = _where0(_grad(grad[i], y[i], d, sg), mask, i)
+
+    @kernel
+    def row_backward(grad, y, out):
+        inline_here()
+        row_backward_(grad, y, out, None)
+
+    @kernel
+    def rows_backward(grad, y, out, where=None):
+        """Every row of the C-contiguous 2-D blocks, one by one."""
+        inline_here()
+        grad, y, out = borrowed(grad), borrowed(y), borrowed(out)
+        for r in range(grad.shape[0]):
+            row_backward_(grad[r], y[r], out[r], _mask_row(where, r))
+
+    for f, suffix in (
+        (row, "_row"),
+        (rows, "_rows"),
+        (row_backward, "_row_backward"),
+        (rows_backward, "_rows_backward"),
+    ):
+        f.__name__ = f.__qualname__ = name + suffix
+    row.__doc__ = f"{name} of one contiguous row, into ``out`` (any target)."
+    row_backward.__doc__ = f"{name}'s gradient of one row from its output ``y``, into ``out``."
+    return row, rows, row_backward, rows_backward
 
 
-@kernel
-def softmax_rows(x, out):
-    """Softmax of every row of the C-contiguous 2-D ``x``, into ``out`` (the CPU drivers'
-    kernel: short rows go through tiles of _TILE rows, long ones one by one)."""
-    inline_here()
-    # Borrowed views (see codegen): the loops below make views per row or tile.
-    x = borrowed(x)
-    out = borrowed(out)
-    rows, n = x.shape
-    if 0 < n <= _TILE_ROW_MAX[0 if is_single(x) else 1]:
-        own = np.empty(n * _TILE + _TILE, x.dtype)
-        own64 = np.empty(2 * _TILE)
-        buf = borrowed(own)[: n * _TILE]
-        m = borrowed(own)[n * _TILE :]
-        s = borrowed(own64)[:_TILE]
-        c = borrowed(own64)[_TILE:]
-        xf = x.reshape(x.size)
-        of = out.reshape(out.size)
-        for r in range(0, rows, _TILE):
-            # The last tile may be partial: fewer lanes, the same arithmetic, so that a
-            # row's result never depends on how the drivers split the rows.
-            k = min(_TILE, rows - r)
-            _softmax_tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k])
-        keep_alive(own)
-        keep_alive(own64)
-    else:
-        own64 = np.empty(_SCRATCH)
-        scratch = borrowed(own64)
-        for r in range(rows):
-            _softmax_row(x[r], out[r], scratch)
-        keep_alive(own64)
-
-
-@kernel
-def softmax_row_backward(grad, y, out):
-    """Softmax gradient of one row: y * (grad - sum(grad * y)), into ``out``.
-
-    grad - sum(grad * y) cancels, so the error is bounded by sum(|grad * y|), not by the
-    result. The sum is taken in float64, reordered (far below that bound), of float32
-    rows' products taken in pairs (fma(g, y, g' * y'): two roundings, within 2**-23 of
-    the bound); the rest in the row's precision, within ~2 of its ULP of that bound.
-    """
-    inline_here()
-    dot = 0.0
-    if is_single(y) and y.size >= 256:
-        # Half the conversions to float64: long rows stream 5% faster (short ones lose).
-        h = y.size // 2
-        g1, g2, y1, y2 = grad[:h], grad[h : 2 * h], y[:h], y[h : 2 * h]
-        for i in range(h):
-            dot = _add(dot, float(em.fma(g1[i], y1[i], g2[i] * y2[i])))
-        if y.size % 2:
-            dot += float(grad[y.size - 1]) * float(y[y.size - 1])
-    else:
-        for i in range(y.size):
-            dot = _add(dot, grad[i] * y[i])
-    d = y.dtype.type(dot)  # float32 rows keep 16-lane vectors
-    if same_data(grad, out):  # in place: one array in the loop (see codegen.same_data)
-        for i in range(y.size):
-            out[i] = y[i] * (out[i] - d)
-    else:
-        for i in range(y.size):
-            out[i] = y[i] * (grad[i] - d)
-
-
-def _softmax_ref(x, axis):
-    with np.errstate(invalid="ignore"):
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        return e / np.sum(e, axis=axis, keepdims=True)
-
-
-def _softmax_ref_backward(g, y, axis):
-    return y * (g - np.sum(g * y, axis=axis, keepdims=True))
-
-
-register(
-    Activation(
-        name="softmax",
-        kind=ROWWISE,
-        forward_kernel=softmax_row,
-        backward_kernel=softmax_row_backward,
-        saves="output",
-        reference=_softmax_ref,
-        reference_backward=_softmax_ref_backward,
-        row_family=(1, False),
-        block_kernels=(softmax_rows, None),
-        summary="Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).",
-    )
+softmax_row, softmax_rows, softmax_row_backward, softmax_rows_backward = _family(
+    "softmax", 1, False
 )
+log_softmax_row, log_softmax_rows, log_softmax_row_backward, log_softmax_rows_backward = _family(
+    "log_softmax", 1, True
+)
+softmin_row, softmin_rows, softmin_row_backward, softmin_rows_backward = _family(
+    "softmin", -1, False
+)
+
+
+# --------------------------------------------------------------------------- references
+def _mask_ref(where, x):
+    return np.ones(np.shape(x), bool) if where is None else np.broadcast_to(where, np.shape(x))
+
+
+def _softmax_ref(x, axis, where=None):
+    keep = _mask_ref(where, x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(keep, x, -np.inf)
+        m = np.max(t, axis=axis, keepdims=True)
+        if where is not None:
+            m = np.where(m == -np.inf, 0.0, m)
+        e = np.exp(t - m)
+        s = np.sum(e, axis=axis, keepdims=True)
+        return np.where(s == 0, 0.0, e / s)
+
+
+def _log_softmax_ref(x, axis, where=None):
+    keep = _mask_ref(where, x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(keep, x, -np.inf)
+        m = np.max(t, axis=axis, keepdims=True)
+        if where is not None:
+            m = np.where(m == -np.inf, 0.0, m)
+        s = np.sum(np.exp(t - m), axis=axis, keepdims=True)
+        return (t - m) - np.where(s == 0, 0.0, np.log(s))
+
+
+def _softmin_ref(x, axis, where=None):
+    return _softmax_ref(-np.asarray(x), axis, where)
+
+
+def _softmax_ref_backward(g, y, axis, where=None):
+    keep = _mask_ref(where, g)
+    with np.errstate(invalid="ignore"):
+        gy = np.where(keep, g * y, 0.0)
+        return np.where(keep, y * (g - np.sum(gy, axis=axis, keepdims=True)), 0.0)
+
+
+def _log_softmax_ref_backward(g, y, axis, where=None):
+    keep = _mask_ref(where, g)
+    with np.errstate(invalid="ignore"):
+        d = np.sum(np.where(keep, g, 0.0), axis=axis, keepdims=True)
+        return np.where(keep, g - np.exp(y) * d, 0.0)
+
+
+def _softmin_ref_backward(g, y, axis, where=None):
+    return -_softmax_ref_backward(g, y, axis, where)
+
+
+for _name, _sign, _log, _ref, _ref_backward, _summary in (
+    ("softmax", 1, False, _softmax_ref, _softmax_ref_backward,
+     "Softmax along ``axis``: exp(x - max) / sum(exp(x - max))."),
+    ("log_softmax", 1, True, _log_softmax_ref, _log_softmax_ref_backward,
+     "Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax)."),
+    ("softmin", -1, False, _softmin_ref, _softmin_ref_backward,
+     "Softmin along ``axis``: softmax(-x)."),
+):  # fmt: skip
+    _k = globals()
+    register(
+        Activation(
+            name=_name,
+            kind=ROWWISE,
+            forward_kernel=_k[f"{_name}_row"],
+            backward_kernel=_k[f"{_name}_row_backward"],
+            saves="output",
+            reference=_ref,
+            reference_backward=_ref_backward,
+            row_family=(_sign, _log),
+            block_kernels=(_k[f"{_name}_rows"], _k[f"{_name}_rows_backward"]),
+            takes_where=True,
+            summary=_summary,
+        )
+    )
