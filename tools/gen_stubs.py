@@ -79,7 +79,6 @@ def _forms(act) -> list[str]:
     params = _params(act)
     target = "target: _Target = None"
     extra = _keywords(act)
-    no_out = "out: None = None"
     blocks = []
     for form_name, fn in act.forms.items():
         doc = _doc(fn)
