@@ -2,7 +2,8 @@
 
 | module | functions |
 |---|---|
-| ``logistic`` | sigmoid, tanh |
+| ``logistic`` | sigmoid, tanh, silu, tanhshrink, softsign |
+| ``gelu`` | gelu (``approximate="none"`` or ``"tanh"``) |
 | ``rectifiers`` | relu, leaky_relu |
 | ``softmax`` | the softmax family |
 
@@ -25,9 +26,15 @@ from the registry. The drivers' cache fingerprint covers every file of this pack
 """
 
 # Import order is registration order: the order of the catalogue everywhere.
-from . import logistic, rectifiers, softmax
+# isort: off
+from . import logistic
+from . import gelu as _gelu  # the module; ``gelu`` itself becomes the kernel below
+from . import rectifiers, softmax
+
+# isort: on
+from .gelu import *  # noqa: F403
 from .logistic import *  # noqa: F403
 from .rectifiers import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
-__all__ = [*logistic.__all__, *rectifiers.__all__, *softmax.__all__]
+__all__ = [*logistic.__all__, *_gelu.__all__, *rectifiers.__all__, *softmax.__all__]
