@@ -33,7 +33,7 @@ MP = {
     # 60 digits cannot resolve x - tanh(x) below 1e-20: the series there.
     "tanhshrink": lambda x: x - mpmath.tanh(x) if abs(x) > 1e-20 else x**3 / 3,
     "softsign": lambda x: x / (1 + abs(x)),
-    "gelu": lambda x: x * mpmath.ncdf(x),
+    "gelu": lambda x: x * mpmath.ncdf(x) if abs(x) < 50 else max(x, 0),
 }
 
 

@@ -31,6 +31,26 @@ def points(act):
 
 CASES = [a for a in ELEMENTWISE_ACTS if bb.BASELINES[a.name].torch_forward is not None]
 
+# Where PyTorch's formula cancels, it is within a few ULP of the size of its terms only, not
+# of the result: the values are compared to that bound. gelu's 0.5 x (1 + erf(x / sqrt 2))
+# is 17% off at x = -5 in float32 and -0.0 below -5.6; tanhshrink's x - tanh(x) near 0;
+# the backward passes of gelu and silu near the roots of their derivatives, where
+# Phi(x) + x phi(x) and 1 + x (1 - sigmoid(x)) vanish.
+CANCELS = {"gelu": {"forward", "backward"}, "tanhshrink": {"forward"}, "silu": {"backward"}}
+
+
+def _compare(act, direction, got, want, x, g=None):
+    dtype = got.dtype
+    if direction in CANCELS.get(act.name, ()):
+        terms = np.abs(x.astype(np.float64))
+        if g is not None:
+            terms = np.abs(g) * (1 + terms)
+        err = np.abs(got.astype(np.float64) - want)
+        bound = 4 * np.finfo(dtype).eps * terms + np.finfo(dtype).smallest_subnormal
+        assert np.all(err <= bound), f"{act.name}: {err.max():g} beyond PyTorch's own bound"
+    else:
+        assert_ulp(got, want, _tolerance(act, dtype), act.name)
+
 
 def _tolerance(act, dtype):
     # Piecewise-linear functions are exact; elsewhere both libraries are within a few ULP
@@ -45,7 +65,7 @@ def test_forward_matches_pytorch(act, dtype):
     p = bb.params(act)
     want = bb.BASELINES[act.name].torch_forward(torch, torch.from_numpy(x), *p).numpy()
     got = act.forward(x, *p)
-    assert_ulp(got, want, _tolerance(act, dtype), act.name)
+    _compare(act, "forward", got, want, x)
     if act.exact:  # the sign of zero too
         assert np.array_equal(np.signbit(got), np.signbit(want)), act.name
 
@@ -61,4 +81,4 @@ def test_backward_at_kinks_matches_aten(act, dtype):
     saved = tx if act.saves == "input" else base.torch_forward(torch, tx, *p)
     want = base.torch_backward(torch, torch.from_numpy(g), saved, *p).numpy()
     got = act.backward(g, saved.numpy(), *p)
-    assert_ulp(got, want, _tolerance(act, dtype), act.name)
+    _compare(act, "backward", got, want, x, g)

@@ -83,6 +83,7 @@ def gelu(x):
     e, corr, ex, scale, m = _gelu_parts(v)
     half = 0.5 * v
     y = em.fma(half, e, -(half * corr))
+    y = y if not (y == 0.0) else half * e  # the sign of zero: gelu(-0.0) is -0.0
     # x Phi(x) = -phi(x) m in the far tail; ex * scale is rounded once, at the end.
     far = -((ex * (_RSQRT_2PI * m)) * scale)
     y = far if v < _FAR else y
@@ -225,7 +226,7 @@ def _ld_phi(x):
         xt = x - xh
         ql = ((xh * xh - q) + 2 * xh * xt) + xt * xt
         pdf = np.exp(-(q.astype(_LD) / 2)) * (1 - ql.astype(_LD) / 2)
-        pdf *= _LD_RSQRT_2PI
+        pdf = np.where(np.abs(x) < 50, pdf * _LD_RSQRT_2PI, 0)  # q overflows, ql is NaN
         # |x| <= 1: Phi = 1/2 + phi (x + x**3/3 + x**5/15 + ...), 2.6 bits lost at most.
         xs = np.where(np.abs(xl) <= 1, xl, 0)
         term, acc = xs, xs.copy()

@@ -288,22 +288,36 @@ _TANHSHRINK_G = (
 
 
 @kernel
+def _tanh_small(v):
+    """(tanh(v), v - tanh(v)) for float64 |v| < 1.5, with no cancellation in the second."""
+    inline_here()
+    z = v * v
+    w = (v * z) * horner(z - 1.125, _TANHSHRINK_G)
+    return v - w, w
+
+
+@kernel
 def tanhshrink(x):
     """x - tanh(x), without its cancellation for |x| < 1.5 (x**3 times a polynomial)."""
     inline_here()
     T = type(x)
     v = np.float64(x)
-    z = v * v
-    small = (v * z) * horner(z - 1.125, _TANHSHRINK_G)
+    _, small = _tanh_small(v)
     return T(small if abs(v) < 1.5 else v - em.tanh(v))
 
 
 @kernel
 def tanhshrink_backward(grad, x):
     inline_here()
+    # tanh(x)**2, with tanh(x) from the polynomial where it is x - x**3 g (1 ULP, where the
+    # elementary tanh's 2 ULP would double), and as 1 - 4e / (1 + e)**2, e = exp(-2|x|),
+    # beyond, where the subtracted term is small.
     T = type(grad)
-    t = em.tanh(np.float64(x))
-    return T(np.float64(grad) * (t * t))
+    v = np.float64(x)
+    t, _ = _tanh_small(v)
+    e = em.exp(-2.0 * abs(v))
+    d = t * t if abs(v) < 1.5 else 1.0 - (4.0 * e) / em.fma(e, 2.0 + e, 1.0)
+    return T(np.float64(grad) * d)
 
 
 def _tanhshrink_ref(x):
@@ -329,7 +343,7 @@ register(
         backward_kernel=tanhshrink_backward,
         saves="input",
         reference=_tanhshrink_ref,
-        reference_backward=lambda g, x: g * np.tanh(x) ** 2,
+        reference_backward=lambda g, x: g * (np.tanh(x.astype(np.longdouble)) ** 2).astype(float),
         summary="x - tanh(x).",
     )
 )
