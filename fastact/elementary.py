@@ -26,6 +26,7 @@ How the CPU kernels stay vectorizable and exact at the edges:
 """
 
 import math
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -342,12 +343,17 @@ def _max_unordered_cpu(a, b):
 
 
 def fma(a, b, c):
-    """a * b + c, rounded once where the hardware has FMA (in Python: twice).
+    """a * b + c, rounded once where the hardware has FMA (in Python too, for finite
+    arguments: kernels use it to get a product's exact rounding error, which the CUDA
+    simulator, running them as Python, must see as well).
 
     Where it matters, write it out: LLVM contracts a * b + c only when the product has a
     single use, so ``s * p`` shared by two sums would be rounded on its own.
     """
-    return a * b + c
+    if not all(map(math.isfinite, (a, b, c))):
+        return a * b + c
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    return type(a)(float(exact)) if exact else a * b + c  # a * b + c: the sign of zero
 
 
 @overload(fma, target="cpu", jit_options=_JIT)
