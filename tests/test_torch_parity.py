@@ -7,7 +7,7 @@ every registered function with a PyTorch twin is checked here with no other chan
 
 import numpy as np
 import pytest
-from conftest import ELEMENTWISE_ACTS, assert_ulp, ids
+from conftest import ELEMENTWISE_ACTS, assert_ulp
 
 from fastact import bench_baselines as bb
 
@@ -29,7 +29,21 @@ def points(act):
     return np.array(_GRID + _NEAR + _SPREAD + extra)
 
 
-CASES = [a for a in ELEMENTWISE_ACTS if bb.BASELINES[a.name].torch_forward is not None]
+# Every choice of a choice parameter (gelu's approximate) is its own case.
+CASES = [
+    (a, v)
+    for a in ELEMENTWISE_ACTS
+    if bb.BASELINES[a.name].torch_forward is not None
+    for v in a.variants
+]
+CASE_IDS = [a.name + (f"-{v}" if v else "") for a, v in CASES]
+
+
+def _params(act, variant):
+    return tuple(
+        variant if p.is_choice else v for p, v in zip(act.params, bb.params(act), strict=True)
+    )
+
 
 # Where PyTorch's formula cancels, it is within a few ULP of the size of its terms only, not
 # of the result: the values are compared to that bound. gelu's 0.5 x (1 + erf(x / sqrt 2))
@@ -59,10 +73,10 @@ def _tolerance(act, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("act", CASES, ids=ids)
-def test_forward_matches_pytorch(act, dtype):
+@pytest.mark.parametrize("act, variant", CASES, ids=CASE_IDS)
+def test_forward_matches_pytorch(act, variant, dtype):
     x = points(act).astype(dtype)
-    p = bb.params(act)
+    p = _params(act, variant)
     want = bb.BASELINES[act.name].torch_forward(torch, torch.from_numpy(x), *p).numpy()
     got = act.forward(x, *p)
     _compare(act, "forward", got, want, x)
@@ -71,11 +85,11 @@ def test_forward_matches_pytorch(act, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("act", CASES, ids=ids)
-def test_backward_at_kinks_matches_aten(act, dtype):
+@pytest.mark.parametrize("act, variant", CASES, ids=CASE_IDS)
+def test_backward_at_kinks_matches_aten(act, variant, dtype):
     base = bb.BASELINES[act.name]
     x = points(act).astype(dtype)
-    p = bb.params(act)
+    p = _params(act, variant)
     g = np.linspace(0.5, 2.0, x.size).astype(dtype)
     tx = torch.from_numpy(x)
     saved = tx if act.saves == "input" else base.torch_forward(torch, tx, *p)

@@ -24,7 +24,7 @@ _TWO_RSQRTPI = 1.1283791670955126  # 2 / sqrt(pi)
 _RSQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 _FAR = -37.0  # below it the asymptotic series; exp(-x**2 / 2) is scaled there
 _MILLS = (2027025.0, -135135.0, 10395.0, -945.0, 105.0, -15.0, 3.0, -1.0, 1.0)
-# gelu'(x) = t P(t) for |t| < 1, t = x - x0, x0 = -0.7518 its root: Phi(x) + x phi(x) cancels
+# gelu'(x) = t P(t) for -1 < t < 1/2, t = x - x0, x0 = -0.7518 its root: Phi(x) + x phi(x) cancels
 # there, by 1/|t| ULP (tools/fit_activations.py; relative error 3e-19).
 _ROOT = (-0.7517915246935645, 1.4956759177009883e-17)
 _ROOT_P = (
@@ -107,7 +107,7 @@ def gelu_backward(grad, x):
     d = em.fma(0.5, e, em.fma(exs, xc, exs * xcl - 0.5 * corr))
     d = -((ex * _RSQRT_2PI) * (m / v - v)) if far else d
     t = (v - _ROOT[0]) - _ROOT[1]  # v - _ROOT[0] is exact where it matters
-    d = t * horner(t, _ROOT_P) if abs(t) < 1.0 else d
+    d = t * horner(t, _ROOT_P) if (t > -1.0 and t < 0.5) else d  # exact 0.5 at 0
     d = d if not (v > 40.0) else 1.0
     d = d if not (v < -40.0) else -0.0
     return T((np.float64(grad) * d) * (scale if far else 1.0))
@@ -195,7 +195,7 @@ def gelu_tanh_backward(grad, x):
     rp = em.fma(_C3_HI, q, em.fma(_C3_HI, ql, _C3_LO * q) + _K2_HI)
     d, scale = gated_derivative(r, rl, em.fma(v, rp, 1.0))
     t = (v - _TANH_ROOT[0]) - _TANH_ROOT[1]
-    d = t * horner(t, _TANH_ROOT_P) if abs(t) < 1.0 else d
+    d = t * horner(t, _TANH_ROOT_P) if (t > -1.0 and t < 0.5) else d
     d = d if not (v > 30.0) else 1.0
     d = d if not (v < -30.0) else -0.0
     return T((np.float64(grad) * d) * scale)
