@@ -9,7 +9,11 @@ def table() -> str:
         "|---|---|---|---|---|",
     ]
     for act in fastact.REGISTRY.values():
-        params = ", ".join(f"`{p.name}={p.default!r}`" for p in act.params)
+        params = ", ".join(
+            f"`{p.name}={p.default!r}`"
+            + (f" ({' / '.join(map(repr, p.choices))})" if p.is_choice else "")
+            for p in act.params
+        )
         if act.kind == "rowwise":
             params = ", ".join(filter(None, [params, "`axis=-1`"]))
         forms = ", ".join(f"`{n}`" for n in act.forms)
