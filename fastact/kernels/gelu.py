@@ -24,8 +24,8 @@ _TWO_RSQRTPI = 1.1283791670955126  # 2 / sqrt(pi)
 _RSQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 _FAR = -37.0  # below it the asymptotic series; exp(-x**2 / 2) is scaled there
 _MILLS = (2027025.0, -135135.0, 10395.0, -945.0, 105.0, -15.0, 3.0, -1.0, 1.0)
-# gelu'(x) = t P(t) for -1 < t < 1/2, t = x - x0, x0 = -0.7518 its root: Phi(x) + x phi(x) cancels
-# there, by 1/|t| ULP (tools/fit_activations.py; relative error 3e-19).
+# gelu'(x) = t P(t) for -1 < t < 1/2, t = x - x0, x0 = -0.7518 its root, where
+# Phi(x) + x phi(x) cancels by 1/|t| ULP (tools/fit_activations.py; relative error 3e-19).
 _ROOT = (-0.7517915246935645, 1.4956759177009883e-17)
 _ROOT_P = (
     2.7554157963459123e-12,

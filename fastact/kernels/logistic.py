@@ -97,7 +97,7 @@ register(
 
 
 # --------------------------------------------------------------------------- float64 parts
-# fdlibm's two-part ln 2: the high part has 32 trailing zero bits.
+# fdlibm's two-part ln 2 (as elementary's float64 exp): 256 * _LN2_HI is a multiple of 2**-24.
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _TAIL = -600.0  # exp(h) below it is returned scaled by 2**256 (normal down to h = -745)
@@ -114,7 +114,8 @@ def exp_scaled(hi, lo):
     """
     inline_here()
     tail = hi < _TAIL
-    # Exact: |hi| > 600 is a multiple of a power of two far below 256 ln2's last bit.
+    # Exact: hi (|hi| > 600, a multiple of 2**-43 at most) and the sum are multiples of
+    # hi's ULP, and the sum is no larger than hi.
     h = hi + 256.0 * _LN2_HI if tail else hi
     lo = lo + 256.0 * _LN2_LO if tail else lo
     e = em.exp(h)
@@ -209,8 +210,9 @@ def _sigmoid_ld(x):
 
 
 def mp_near(x, center, f, width=2**-4):
-    """``f`` (an mpmath function) at the points of ``x`` within ``width`` of ``center``,
-    as float64, and ``None`` elsewhere: where a float64 or long double formula cancels."""
+    """``(near, values)``: the mask of the points of ``x`` within ``width`` of ``center``,
+    and there ``f`` (an mpmath function) rounded to float64 (NaN elsewhere). For the
+    references, where a long double formula cancels too."""
     import mpmath
 
     x = np.asarray(x, np.float64)
