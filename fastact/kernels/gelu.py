@@ -15,7 +15,7 @@ from .. import elementary as em
 from ..codegen import inline_here, kernel
 from ..elementary import _horner as horner
 from ..registry import ELEMENTWISE, Activation, Param, register
-from .logistic import exp_scaled, gated, gated_derivative, mp_near
+from .logistic import exp_scaled, gated, gated_derivative, mp_near, near_root
 
 __all__ = ["gelu", "gelu_backward", "gelu_tanh", "gelu_tanh_backward"]
 
@@ -106,8 +106,7 @@ def gelu_backward(grad, x):
     exs = ex * scale
     d = em.fma(0.5, e, em.fma(exs, xc, exs * xcl - 0.5 * corr))
     d = -((ex * _RSQRT_2PI) * (m / v - v)) if far else d
-    t = (v - _ROOT[0]) - _ROOT[1]  # v - _ROOT[0] is exact where it matters
-    d = t * horner(t, _ROOT_P) if (t > -1.0 and t < 0.5) else d  # exact 0.5 at 0
+    d = near_root(v, d, _ROOT, _ROOT_P, 1.0, 0.5)  # up to -0.25: exactly 0.5 at 0
     d = d if not (v > 40.0) else 1.0
     d = d if not (v < -40.0) else -0.0
     return T((np.float64(grad) * d) * (scale if far else 1.0))
@@ -194,8 +193,7 @@ def gelu_tanh_backward(grad, x):
     ql = em.fma(v, v, -q)
     rp = em.fma(_C3_HI, q, em.fma(_C3_HI, ql, _C3_LO * q) + _K2_HI)
     d, scale = gated_derivative(r, rl, em.fma(v, rp, 1.0))
-    t = (v - _TANH_ROOT[0]) - _TANH_ROOT[1]
-    d = t * horner(t, _TANH_ROOT_P) if (t > -1.0 and t < 0.5) else d
+    d = near_root(v, d, _TANH_ROOT, _TANH_ROOT_P, 1.0, 0.5)
     d = d if not (v > 30.0) else 1.0
     d = d if not (v < -30.0) else -0.0
     return T((np.float64(grad) * d) * scale)

@@ -147,6 +147,15 @@ def gated_derivative(v, vl, u):
     return ((e if neg else 1.0) * num) / em.fma(e1, 2.0 + e1, 1.0), (scale if neg else 1.0)
 
 
+@kernel
+def near_root(v, d, root, coeffs, below, above):
+    """d, or where root - below < v < root + above, t P(t) with t = v - root: a derivative
+    near its root, where its formula cancels (root in two parts, P highest degree first)."""
+    inline_here()
+    t = (v - root[0]) - root[1]  # v - root[0] is exact near the root
+    return t * horner(t, coeffs) if (t > -below and t < above) else d
+
+
 # --------------------------------------------------------------------------- silu
 @kernel
 def silu(x):
@@ -195,8 +204,7 @@ def silu_backward(grad, x):
     T = type(grad)
     v = np.float64(x)
     d, scale = gated_derivative(v, 0.0, 1.0 + v)  # 1 + x is exact where it cancels
-    t = (v - _SILU_ROOT[0]) - _SILU_ROOT[1]
-    d = t * horner(t, _SILU_ROOT_P) if abs(t) < 1.0 else d
+    d = near_root(v, d, _SILU_ROOT, _SILU_ROOT_P, 1.0, 1.0)
     d = d if not (abs(v) == math.inf) else (1.0 if v > 0.0 else 0.0)
     return T((np.float64(grad) * d) * scale)
 
