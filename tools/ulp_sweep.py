@@ -255,10 +255,12 @@ def _mp_limit(f, lo, hi, at_lo, at_hi):
 
 
 _K2 = 2 * np.sqrt(2 / np.pi)
-_KAPPA = mpmath.mpf("0.044715")  # PyTorch's constant, exactly (not the float64 near it)
 _mp_gelu = _mp_limit(lambda v: v * mpmath.ncdf(v), -50, 50, lambda v: 0, lambda v: v)
 _mp_gelu_tanh = _mp_limit(
-    lambda v: v / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (v + v**3 * _KAPPA))),
+    # PyTorch's 0.044715 exactly (not the float64 near it), at the working precision.
+    lambda v: (
+        v / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (v + v**3 * mpmath.mpf("0.044715"))))
+    ),
     -50,
     50,
     lambda v: 0,
