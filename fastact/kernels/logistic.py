@@ -157,15 +157,25 @@ def near_root(v, d, root, coeffs, below, above):
 
 
 # --------------------------------------------------------------------------- silu
+_SILU32_C = 0.9865113496780396  # 1 / exp(44.375 - 64 ln2), float32 silu's far tail
 @kernel
 def silu(x):
     """x * sigmoid(x); subnormal results in the far negative tail."""
     inline_here()
     T = type(x)
+    if T(0.1) != 0.1:  # float32 (folded at compile time): its own math, twice the lanes
+        # x e / (1 + e), e = exp(-|x|), within 2.6 ULP. Below -87, where e is subnormal,
+        # e = exp(x + 44.375) 2**-64 / C (x + 44.375 is exact, 44.375 = 64 ln2's high part,
+        # C = exp(44.375 - 64 ln2)), and the product is rounded once into the subnormals.
+        tail = x < T(-87)
+        e = em.exp(-abs(x) + (T(44.375) if tail else T(0)))
+        y = (x * (e if x < T(0) else T(1))) / (T(1) + e)
+        y = y if not tail else ((x * T(_SILU32_C)) * e) * T(2.0**-64)
+        return y if not (x < T(-1000)) else T(-0.0)  # -inf * 0 would be NaN
     v = np.float64(x)
     s, scale = gated(v, 0.0)
     y = (v * s) * scale
-    return T(y if not (v < -1000.0) else -0.0)  # -inf * 0 would be NaN
+    return T(y if not (v < -1000.0) else -0.0)
 
 
 # silu'(x) = t P(t) for |t| < 1, t = x - x0, x0 = -1.2785 its root: 1 + x + exp(x) cancels
