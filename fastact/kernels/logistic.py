@@ -158,6 +158,8 @@ def near_root(v, d, root, coeffs, below, above):
 
 # --------------------------------------------------------------------------- silu
 _SILU32_C = 0.9865113496780396  # 1 / exp(44.375 - 64 ln2), float32 silu's far tail
+
+
 @kernel
 def silu(x):
     """x * sigmoid(x); subnormal results in the far negative tail."""
