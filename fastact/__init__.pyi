@@ -90,6 +90,146 @@ def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = Non
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
+# silu
+@overload
+def silu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def silu(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def silu(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def silu_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def silu_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# tanhshrink
+@overload
+def tanhshrink(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x - tanh(x).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def tanhshrink(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def tanhshrink(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def tanhshrink_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """x - tanh(x).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def tanhshrink_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x - tanh(x).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """x - tanh(x).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# softsign
+@overload
+def softsign(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x / (1 + |x|).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def softsign(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softsign(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softsign_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """x / (1 + |x|).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def softsign_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x / (1 + |x|).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """x / (1 + |x|).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# gelu
+@overload
+def gelu(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def gelu_(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, target: _Target = None) -> NDArray[_F]:
+    """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def gelu_backward(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, target: _Target = None) -> NDArray[_F]:
+    """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
 # relu
 @overload
 def relu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:

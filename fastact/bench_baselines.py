@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.special
 from numba import njit, prange
 
 from .registry import ELEMENTWISE, REGISTRY, REQUIRED, ROWWISE, Activation
@@ -89,6 +90,78 @@ def _torch_leaky_relu_backward(torch, g, x, slope, out=None):
     if out is None:
         return op(g, x, slope, False)
     return op.grad_input(g, x, slope, False, grad_input=out)
+
+
+# --------------------------------------------------------------------------- gelu
+_K0 = float(np.sqrt(2 / np.pi))
+
+
+def _np_gelu(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(_K0 * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))
+
+
+def _np_gelu_backward(g, x, approximate):
+    if approximate == "tanh":
+        t = np.tanh(_K0 * (x + 0.044715 * x**3))
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _K0 * (1 + 3 * 0.044715 * x * x))
+    cdf = 0.5 * (1 + scipy.special.erf(x / np.sqrt(2)))
+    return g * (cdf + x * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi))
+
+
+def _torch_gelu(torch, x, approximate, out=None):
+    if out is None:
+        return torch.nn.functional.gelu(x, approximate=approximate)
+    return torch._C._nn.gelu(x, approximate=approximate, out=out)
+
+
+def _torch_gelu_backward(torch, g, x, approximate, out=None):
+    op = _aten(torch).gelu_backward
+    if out is None:
+        return op(g, x, approximate=approximate)
+    return op.grad_input(g, x, approximate=approximate, grad_input=out)
+
+
+# --------------------------------------------------------------------------- silu
+def _np_silu_backward(g, x):
+    s = 1 / (1 + np.exp(-x))
+    return g * s * (1 + x * (1 - s))
+
+
+def _torch_silu(torch, x, out=None):
+    if out is None:
+        return torch.nn.functional.silu(x)
+    return torch._C._nn.silu(x, out=out)
+
+
+def _torch_silu_backward(torch, g, x, out=None):
+    op = _aten(torch).silu_backward
+    return op(g, x) if out is None else op.grad_input(g, x, grad_input=out)
+
+
+# --------------------------------------------------------------------------- tanhshrink
+# PyTorch has no out= form of tanhshrink or softsign, nor backward ops: composed from the
+# ops autograd runs (one temporary, as there).
+def _torch_tanhshrink(torch, x, out=None):
+    if out is None:
+        return torch.nn.functional.tanhshrink(x)
+    return torch.sub(x, torch.tanh(x), out=out)
+
+
+def _torch_tanhshrink_backward(torch, g, x, out=None):
+    return torch.mul(g, torch.tanh(x).square_(), out=out)
+
+
+# --------------------------------------------------------------------------- softsign
+def _torch_softsign(torch, x, out=None):
+    if out is None:
+        return torch.nn.functional.softsign(x)
+    return torch.div(x, torch.abs(x).add_(1), out=out)
+
+
+def _torch_softsign_backward(torch, g, x, out=None):
+    return torch.div(g, torch.abs(x).add_(1).square_(), out=out)
 
 
 # --------------------------------------------------------------------------- softmax
@@ -178,6 +251,31 @@ BASELINES: dict[str, Baseline] = {
         torch_forward=lambda torch, x, out=None: torch.tanh(x, out=out),
         torch_backward=_torch_tanh_backward,
         torch_forward_=lambda torch, x: torch.tanh_(x),
+    ),
+    "silu": Baseline(
+        numpy_forward=lambda x: x / (1 + np.exp(-x)),
+        numpy_backward=_np_silu_backward,
+        torch_forward=_torch_silu,
+        torch_backward=_torch_silu_backward,
+        torch_forward_=lambda torch, x: torch.nn.functional.silu(x, inplace=True),
+    ),
+    "tanhshrink": Baseline(
+        numpy_forward=lambda x: x - np.tanh(x),
+        numpy_backward=lambda g, x: g * np.tanh(x) ** 2,
+        torch_forward=_torch_tanhshrink,
+        torch_backward=_torch_tanhshrink_backward,
+    ),
+    "softsign": Baseline(
+        numpy_forward=lambda x: x / (1 + np.abs(x)),
+        numpy_backward=lambda g, x: g / (1 + np.abs(x)) ** 2,
+        torch_forward=_torch_softsign,
+        torch_backward=_torch_softsign_backward,
+    ),
+    "gelu": Baseline(
+        numpy_forward=_np_gelu,
+        numpy_backward=_np_gelu_backward,
+        torch_forward=_torch_gelu,
+        torch_backward=_torch_gelu_backward,
     ),
     "relu": Baseline(
         numpy_forward=lambda x: np.maximum(x, 0),

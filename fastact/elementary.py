@@ -343,17 +343,17 @@ def _max_unordered_cpu(a, b):
 
 
 def fma(a, b, c):
-    """a * b + c, rounded once where the hardware has FMA (on the CPU and GPU; in Python,
-    where kernels run under the CUDA simulator, computed exactly too, so that the
-    simulator's results match the compiled ones bit for bit).
+    """a * b + c, rounded once where the hardware has FMA (in Python too, for finite
+    arguments: kernels use it to get a product's exact rounding error, which the CUDA
+    simulator, running them as Python, must see as well).
 
     Where it matters, write it out: LLVM contracts a * b + c only when the product has a
     single use, so ``s * p`` shared by two sums would be rounded on its own.
     """
-    T = type(a)
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+    if not all(map(math.isfinite, (a, b, c))):
         return a * b + c
-    return T(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    return type(a)(float(exact)) if exact else a * b + c  # a * b + c: the sign of zero
 
 
 @overload(fma, target="cpu", jit_options=_JIT)

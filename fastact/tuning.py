@@ -25,6 +25,13 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     "relu6": 262_144,
     "hardshrink": 262_144,
     "softshrink": 262_144,
+    # Not measured: tools/tune_thresholds.py found no crossover on a machine loaded 4-5x
+    # over its 2 cores (2026-12-02). Estimated: 3-10x the work per element of sigmoid
+    # (float64 math), so a parallel region pays off sooner; softsign is memory-bound, as relu.
+    "silu": 65_536,
+    "tanhshrink": 65_536,
+    "gelu": 65_536,
+    "softsign": 262_144,
 }
 
 

@@ -423,10 +423,12 @@ def test_public_kernels_in_users_cuda_jit(act, rng):
     if act.kind == "rowwise":
         _user_row_kernel(act.forward_kernel)[BLOCKS, 32](cuda.to_device(x), out)
     else:
-        params = tuple(np.float64(v) for v in param_values(act))
+        values = zip(act.params, param_values(act), strict=True)
+        params = tuple(np.float64(v) for p, v in values if not p.is_choice)
+        kernel = act.kernel("forward", act.choice.default if act.choice else None)
         x = x.ravel()
         out = cuda.to_device(np.zeros_like(x))
-        _user_kernel(act.forward_kernel)[BLOCKS, 32](cuda.to_device(x), out, params)
+        _user_kernel(kernel)[BLOCKS, 32](cuda.to_device(x), out, params)
     want = _cpu(act, "forward", x)
     assert_ulp(host(out), want, ULP[np.float64], act.name)
 

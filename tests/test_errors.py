@@ -91,9 +91,17 @@ def test_bad_target_and_parameters(act):
     expect(ValueError, act.name + "_", "target", act.forward_, x, *p, target="CPU")
     for i, param in enumerate(act.params):
         bad = list(p)
-        bad[i] = "0.1"
+        # A choice parameter takes one of its strings (anything else: ValueError listing
+        # them); a numeric one a number.
+        bad[i] = 0.1 if param.is_choice else "0.1"
         expect(TypeError, act.name, param.name, act.forward, x, *bad, out=out)
         expect(TypeError, act.name + "_backward_", param.name, act.backward_, x, s, *bad)
+        if param.is_choice:
+            bad[i] = "bogus"
+            for f in (act.forward, act.backward_):
+                with pytest.raises(ValueError) as info:
+                    f(*((x,) if f is act.forward else (x, s)), *bad)
+                assert all(repr(c) in str(info.value) for c in param.choices), info.value
     expect(TypeError, act.name, None, act.forward, x, *p, 1.0, 2.0, 3.0)
     expect(TypeError, act.name, None, act.forward, x, *p, out=out, bogus=1)
 

@@ -3,7 +3,7 @@
 import numba
 import numpy as np
 import pytest
-from conftest import ELEMENTWISE_ACTS, ROWWISE_ACTS, assert_same, ids, param_values, saved_for
+from conftest import ELEMENTWISE_ACTS, ROWWISE_ACTS, assert_same, ids, param_values
 
 import fastact
 from fastact import kernels
@@ -27,18 +27,27 @@ def _loop2(f):
     return loop
 
 
+# One case per choice of a choice parameter (gelu's approximate): each has its kernels.
+VARIANTS = [(a, v) for a in ELEMENTWISE_ACTS for v in a.variants]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("act", ELEMENTWISE_ACTS, ids=ids)
-def test_scalar_kernels_inside_njit(act, dtype, rng):
+@pytest.mark.parametrize(
+    "act, variant", VARIANTS, ids=[a.name + (f"-{v}" if v else "") for a, v in VARIANTS]
+)
+def test_scalar_kernels_inside_njit(act, variant, dtype, rng):
     x = (rng.standard_normal(257) * 4).astype(dtype)
-    params = tuple(dtype(v) for v in param_values(act))
+    values = [
+        variant if p.is_choice else v for p, v in zip(act.params, param_values(act), strict=True)
+    ]
+    params = tuple(dtype(v) for p, v in zip(act.params, values, strict=True) if not p.is_choice)
     out = np.empty_like(x)
-    _loop(act.forward_kernel)(x, out, params)
-    assert_same(out, act.forward(x, *param_values(act)))
+    _loop(act.kernel("forward", variant))(x, out, params)
+    assert_same(out, act.forward(x, *values))
     g = rng.standard_normal(x.size).astype(dtype)
-    s = saved_for(act, x)
-    _loop2(act.backward_kernel)(g, s, out, params)
-    assert_same(out, act.backward(g, s, *param_values(act)))
+    s = act.forward(x, *values) if act.saves == "output" else x
+    _loop2(act.kernel("backward", variant))(g, s, out, params)
+    assert_same(out, act.backward(g, s, *values))
 
 
 @pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)

@@ -29,6 +29,12 @@ MAX_ULP = 4
 MP = {
     "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
     "tanh": mpmath.tanh,
+    "silu": lambda x: x / (1 + mpmath.exp(-x)),
+    # 60 digits cannot resolve x - tanh(x) below 1e-20: the series there.
+    "tanhshrink": lambda x: x - mpmath.tanh(x) if abs(x) > 1e-20 else x**3 / 3,
+    "softsign": lambda x: x / (1 + abs(x)),
+    "gelu": lambda x: x * mpmath.ncdf(x) if abs(x) < 50 else max(x, 0),
+    "hardswish": lambda x: x * min(max(x + 3, 0), 6) / 6,
 }
 
 

@@ -241,6 +241,55 @@ def _sigmoid_ld(x):
     return hi, np.where(np.isfinite(hi), (y - hi).astype(np.float64), 0.0)
 
 
+# Activations computed in float64 internally: their float32 references are float64
+# formulas whose own errors stay far below 2**-24 over the float32 range (gelu's rounded
+# erfc argument costs x**2 / 2 float64 ULP, 2**-46 relative at most), and their float64
+# references mpmath, with the limits written out where mpmath would overflow.
+def _mp_limit(f, lo, hi, at_lo, at_hi):
+    def g(v):
+        if v < lo:
+            return at_lo(v)
+        return at_hi(v) if v > hi else f(v)
+
+    return g
+
+
+_K2 = 2 * np.sqrt(2 / np.pi)
+_mp_gelu = _mp_limit(lambda v: v * mpmath.ncdf(v), -50, 50, lambda v: 0, lambda v: v)
+_mp_gelu_tanh = _mp_limit(
+    # PyTorch's 0.044715 exactly (not the float64 near it), at the working precision.
+    lambda v: (
+        v / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (v + v**3 * mpmath.mpf("0.044715"))))
+    ),
+    -50,
+    50,
+    lambda v: 0,
+    lambda v: v,
+)
+_mp_silu = _mp_limit(lambda v: v / (1 + mpmath.exp(-v)), -1e4, 1e4, lambda v: 0, lambda v: v)
+_mp_softsign = _mp_limit(
+    lambda v: v / (1 + abs(v)), -1e300, 1e300, lambda v: -1 - 1 / v, lambda v: 1 - 1 / v
+)
+
+
+def _mp_tanhshrink(v):
+    if abs(v) < 1e-5:  # 40 digits lose 2 log10(1/v) to the cancellation
+        return v**3 / 3 - 2 * v**5 / 15 + 17 * v**7 / 315
+    return v - mpmath.tanh(v) if abs(v) < 50 else v - mpmath.sign(v)
+
+
+def _tanhshrink64(x):
+    z = x * x
+    series = x * z * (1 / 3 - z * (2 / 15 - z * (17 / 315 - z * (62 / 2835 - z * 1382 / 155925))))
+    return np.where(np.abs(x) < 2**-5, series, x - np.tanh(x))
+
+
+def _gelu_tanh64(x):
+    r = _K2 * (x + 0.044715 * x**3)
+    e = np.exp(-np.abs(r))
+    return np.where(x == -np.inf, -0.0, x * np.where(r < 0, e, 1) / (1 + e))
+
+
 # name -> (float64 reference for the float32 sweep, float64 reference, slow reference).
 # Elementary functions first, then the non-exact elementwise activations (the tanh
 # activation is the elementary tanh; relu and leaky_relu are exact, tested as such).
@@ -253,6 +302,19 @@ REFERENCES = {
     "tanh": (np.tanh, ref_longdouble(np.tanh), False),
     "erf": (scipy.special.erf, ref_mpmath(_mp_erf), True),
     "erfc": (scipy.special.erfc, ref_mpmath(_mp_erfc), True),
+    "silu": (lambda x: np.where(x == -np.inf, -0.0, x * _sigmoid64(x)), ref_mpmath(_mp_silu), True),
+    "gelu": (
+        lambda x: np.where(x == -np.inf, -0.0, x * scipy.special.ndtr(x)),
+        ref_mpmath(_mp_gelu),
+        True,
+    ),
+    "gelu_tanh": (_gelu_tanh64, ref_mpmath(_mp_gelu_tanh), True),
+    "tanhshrink": (_tanhshrink64, ref_mpmath(_mp_tanhshrink), True),
+    "softsign": (
+        lambda x: np.where(np.isinf(x), np.sign(x), x / (1 + np.abs(x))),
+        ref_mpmath(_mp_softsign),
+        True,
+    ),
 }
 
 

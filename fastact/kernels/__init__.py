@@ -2,7 +2,8 @@
 
 | module | functions |
 |---|---|
-| ``logistic`` | sigmoid, tanh |
+| ``logistic`` | sigmoid, tanh, silu, tanhshrink, softsign |
+| ``gelu`` | gelu (``approximate="none"`` or ``"tanh"``) |
 | ``rectifiers`` | relu, leaky_relu, threshold |
 | ``hard`` | hardsigmoid, hardswish, hardtanh, relu6 |
 | ``shrinks`` | hardshrink, softshrink |
@@ -27,18 +28,24 @@ from the registry. The drivers' cache fingerprint covers every file of this pack
 """
 
 # ruff: noqa: I001, F403
-# Import order is registration order: the order of the catalogue everywhere.
+# Import order is registration order: the order of the catalogue everywhere. The star
+# imports replace the module names gelu and threshold... with the kernels, so the modules
+# are bound under private names first.
+from . import logistic as _logistic
+from . import gelu as _gelu
+from . import rectifiers as _rectifiers
+from . import softmax as _softmax
+from . import hard as _hard
+from . import shrinks as _shrinks
 from .logistic import *
+from .gelu import *
 from .rectifiers import *
 from .softmax import *
 from .hard import *
 from .shrinks import *
-from . import hard, logistic, rectifiers, shrinks, softmax
 
 __all__ = [
-    *logistic.__all__,
-    *rectifiers.__all__,
-    *softmax.__all__,
-    *hard.__all__,
-    *shrinks.__all__,
+    name
+    for module in (_logistic, _gelu, _rectifiers, _softmax, _hard, _shrinks)
+    for name in module.__all__
 ]
