@@ -78,20 +78,22 @@ def _tolerance(act, dtype):
 
 
 def _assert_agrees(act, x, got, want, ref):
-    """At every kink (every point, for piecewise-linear functions) the conventions are
-    PyTorch's exactly: where the result is zero, its sign, where it is NaN. Values agree
-    with PyTorch within the tolerance or, where they differ by more, fastact is within
-    4 ULP of the float64 reference and closer to it than PyTorch (PyTorch's gelu tail,
-    mish' near its zero and its float64 hardsigmoid' (a float32 1/6) are wrong there)."""
+    """Values agree with PyTorch within the tolerance or, where they differ by more,
+    fastact is within 4 ULP of the float64 reference and closer to it than PyTorch
+    (PyTorch's gelu tail, mish' near its zero and its float64 hardsigmoid' (a float32 1/6)
+    are wrong there). NaN where PyTorch gives NaN at every kink; for piecewise-linear
+    functions, at every point, also zero where PyTorch gives zero, of the same sign (smooth
+    functions may keep a result that PyTorch flushes, or the sign of an odd function's 0)."""
     dtype = got.dtype
     with np.errstate(all="ignore"):
         ref = ref.astype(dtype)
     where = np.ones(x.size, bool) if act.exact else _kinks(act, x)
     g, w = got[where], want[where]
     assert np.array_equal(np.isnan(g), np.isnan(w)), f"{act.name}: NaN where PyTorch has none"
-    assert np.array_equal(g == 0, w == 0), f"{act.name}: zero where PyTorch has none"
-    zero = w == 0
-    assert np.array_equal(np.signbit(g[zero]), np.signbit(w[zero])), f"{act.name}: sign of 0"
+    if act.exact:
+        assert np.array_equal(g == 0, w == 0), f"{act.name}: zero where PyTorch has none"
+        zero = w == 0
+        assert np.array_equal(np.signbit(g[zero]), np.signbit(w[zero])), f"{act.name}: 0's sign"
     d = ulp_distance(got, want) > _tolerance(act, dtype)
     assert_ulp(got[d], ref[d], 4, f"{act.name} where it differs from PyTorch")
     closer = ulp_distance(got[d], ref[d]) <= ulp_distance(want[d], ref[d])
