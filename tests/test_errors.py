@@ -143,3 +143,14 @@ def test_cuda_target_without_numba_cuda_gives_a_clear_error(monkeypatch):
     expect(RuntimeError, "sigmoid", None, fastact.sigmoid, x, out=out, target="cuda")
     with pytest.raises(RuntimeError, match="fastact\\[cuda\\]"):
         fastact.relu_(x, target="cuda")
+
+
+@pytest.mark.parametrize("name, param, bad", [("softplus", "beta", 0.0), ("celu", "alpha", -0.0)])
+def test_parameters_that_make_no_sense(name, param, bad):
+    act = fastact.REGISTRY[name]
+    p = [bad if q.name == param else q.default for q in act.params]
+    x, s, out = _arrays()
+    expect(ValueError, name, param, act.forward, x, *p, out=out)
+    expect(ValueError, name + "_", param, act.forward_, x, *p)
+    expect(ValueError, name + "_backward", param, act.backward, x, s, *p, out=out)
+    expect(ValueError, name + "_backward_", param, act.backward_, x, s, *p)

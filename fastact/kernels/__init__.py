@@ -4,6 +4,7 @@
 |---|---|
 | ``logistic`` | sigmoid, tanh |
 | ``rectifiers`` | relu, leaky_relu |
+| ``exponential`` | softplus, logsigmoid, mish, elu, selu, celu |
 | ``softmax`` | the softmax family |
 
 Elementwise functions are defined by scalar kernels ``f(x, *params)`` and
@@ -24,10 +25,13 @@ imported below. Drivers, dispatch, the public functions, tests and benchmarks pi
 from the registry. The drivers' cache fingerprint covers every file of this package.
 """
 
-# Import order is registration order: the order of the catalogue everywhere.
-from . import logistic, rectifiers, softmax
+# Import order is registration order: the order of the catalogue everywhere (not sorted).
+# isort: off
+from . import logistic, rectifiers, exponential, softmax
 from .logistic import *  # noqa: F403
 from .rectifiers import *  # noqa: F403
+from .exponential import *  # noqa: F403
 from .softmax import *  # noqa: F403
+# isort: on
 
-__all__ = [*logistic.__all__, *rectifiers.__all__, *softmax.__all__]
+__all__ = [*logistic.__all__, *rectifiers.__all__, *exponential.__all__, *softmax.__all__]

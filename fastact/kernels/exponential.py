@@ -1,0 +1,421 @@
+"""Exponential family: softplus, logsigmoid, mish, and the exponential linear units elu,
+selu, celu.
+
+All are built on ``e = exp(-|x|)`` (or ``expm1``), which never overflows, and each is
+written as a sum or quotient of terms of one sign, so that nothing cancels:
+``log(1 + exp(x))`` is ``max(x, 0) + log1p(e)``, and ``tanh(softplus(x))`` is a rational
+function of ``e``. Derivatives at the kinks are ATen's (``elu'(0) = alpha``, softplus is
+``x`` and its derivative 1 where ``beta * x > threshold``).
+"""
+
+import math
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import elementary as em
+from ..codegen import inline_here, kernel
+from ..elementary import _horner
+from ..registry import ELEMENTWISE, Activation, Param, register
+
+__all__ = [
+    "softplus",
+    "softplus_backward",
+    "logsigmoid",
+    "logsigmoid_backward",
+    "mish",
+    "mish_backward",
+    "elu",
+    "elu_backward",
+    "selu",
+    "selu_backward",
+    "celu",
+    "celu_backward",
+]
+
+
+@kernel
+def _logistic(e, small):
+    """The logistic function at -|z| (``small``) or |z|, from ``e = exp(-|z|)``."""
+    inline_here()
+    T = type(e)
+    return (e if small else T(1)) / (T(1) + e)
+
+
+def _expit(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z < 0, e, 1.0) / (1.0 + e)
+
+
+# --------------------------------------------------------------------------- softplus
+@kernel
+def _scaled(x, beta):
+    """``(z, e)``: ``z = beta * x`` rounded and ``e = exp(-|beta * x|)`` of the exact
+    product. With ``z + r = beta * x`` (an FMA), ``exp(-|z|) (1 -+ r)`` is one ULP from
+    the truth where ``exp(-|z|)`` alone is ``|z| eps / 2`` off (40 ULP at ``z = -80``):
+    large ``beta`` makes such ``z`` common."""
+    inline_here()
+    T = type(x)
+    z = x * beta
+    r = em.fma(x, beta, -z)
+    r = r if abs(z) < T(math.inf) else T(0)  # inf - inf: the correction would be NaN
+    e = em.exp(-abs(z))
+    return z, r, em.fma(e, r if z < T(0) else -r, e)
+
+
+@kernel
+def softplus(x, beta, threshold):
+    """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (as PyTorch)."""
+    inline_here()
+    T = type(x)
+    z, r, e = _scaled(x, beta)
+    c = em.log1p(e)
+    y = (z + (c + r) if z > T(0) else c) / beta
+    return x if z > threshold else y
+
+
+@kernel
+def softplus_backward(grad, x, beta, threshold):
+    inline_here()
+    T = type(x)
+    z, _, e = _scaled(x, beta)
+    return grad if z > threshold else grad * _logistic(e, z < T(0))
+
+
+def _softplus_ref(x, beta, threshold):
+    z = x * beta
+    return np.where(z > threshold, x, np.logaddexp(0.0, z) / beta)
+
+
+def _softplus_check(beta, threshold):
+    return "argument 'beta' must not be 0" if beta == 0 else None
+
+
+register(
+    Activation(
+        name="softplus",
+        kind=ELEMENTWISE,
+        forward_kernel=softplus,
+        backward_kernel=softplus_backward,
+        saves="input",
+        params=(Param("beta", 1.0), Param("threshold", 20.0)),
+        check=_softplus_check,
+        reference=_softplus_ref,
+        reference_backward=lambda g, x, b, t: np.where(x * b > t, g, g * _expit(x * b)),
+        summary="log(1 + exp(beta * x)) / beta; x where beta * x > threshold.",
+    )
+)
+
+
+# --------------------------------------------------------------------------- logsigmoid
+@kernel
+def logsigmoid(x):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)); subnormal results kept, and -0.0
+    where they underflow (PyTorch: +0.0)."""
+    inline_here()
+    T = type(x)
+    return -(em.log1p(em.exp(-abs(x))) - (x if x < T(0) else T(0)))
+
+
+@kernel
+def logsigmoid_backward(grad, x):
+    inline_here()
+    T = type(x)
+    return grad * _logistic(em.exp(-abs(x)), x > T(0))  # sigmoid(-x)
+
+
+register(
+    Activation(
+        name="logsigmoid",
+        kind=ELEMENTWISE,
+        forward_kernel=logsigmoid,
+        backward_kernel=logsigmoid_backward,
+        saves="input",
+        reference=lambda x: -(np.log1p(np.exp(-np.abs(x))) - np.minimum(x, 0.0)),
+        reference_backward=lambda g, x: g * _expit(-x),
+        summary="log(sigmoid(x)).",
+    )
+)
+
+
+# --------------------------------------------------------------------------- mish
+# Below _TAIL, tanh(softplus(x)) rounds to exp(x), but exp(x) turns subnormal (x < -87 in
+# float32) while x * exp(x) is still normal: its lost bits would show in the product. There
+# w = exp(x + 64) instead (x + 64 is exact for x <= -32), and the product is scaled back
+# by exp(-64) = _EM64[0] + _EM64[1] with one rounding.
+_TAIL = -40.0
+_SHIFT = 64.0
+# hi is a float32, rounded down: lo > 0 keeps the sign of a zero product (mish(-inf) = -0.0)
+_EM64 = (1.6038108185805577e-28, 7.196808017268042e-36)
+_CLAMP = 1e4  # |x| beyond which mish is x or -0: keeps inf * 0 out of the formulas
+
+
+@kernel
+def _mish_parts(x):
+    """``(w, n, d, xl, tail)``: tanh(softplus(x)) = n / d without cancellation or
+    overflow. With u = exp(x) it is u (u + 2) / (u (u + 2) + 2); in w = exp(-|x|) that is
+    n = w (w + 2), d = n + 2 for x <= 0, and n = 1 + 2 w, d = n + 2 w**2 for x > 0. In the
+    far negative ``tail``, w is exp(x + 64) (see _TAIL); ``xl`` is x clamped below."""
+    inline_here()
+    T = type(x)
+    tail = x < T(_TAIL)
+    xl = x if not (x < T(-_CLAMP)) else T(-_CLAMP)
+    w = em.exp(xl + T(_SHIFT) if tail else -abs(x))
+    neg = x <= T(0)
+    w2 = w + w
+    n = em.fma(w, w, w2) if neg else T(1) + w2
+    d = n + (T(2) if neg else w2 * w)
+    return w, n, d, xl, tail
+
+
+@kernel
+def _unshift(p):
+    """p * exp(-64), rounded once."""
+    inline_here()
+    T = type(p)
+    return em.fma(p, T(_EM64[0]), p * T(_EM64[1]))
+
+
+@kernel
+def mish(x):
+    """x * tanh(softplus(x)), accurate in both tails (subnormal results kept)."""
+    inline_here()
+    w, n, d, xl, tail = _mish_parts(x)
+    return _unshift(xl * w) if tail else x * (n / d)
+
+
+# mish'(x) = (x - x0) R(x) on [-1.75, -0.625], around its zero x0: see
+# tools/fit_exponential.py, which prints these (x0 as hi + lo per precision, R in x - hi).
+_X0_32 = (-1.1924312114715576, -3.0439375464652585e-09)
+_X0_64 = (-1.1924312145154952, -4.8484829848031044e-17)
+_R_32 = (
+    -5.295621667755768e-05,
+    0.0002104926243191585,
+    0.0009918890427798033,
+    0.0011044273851439357,
+    -0.003360703121870756,
+    -0.015822479501366615,
+    -0.020271843299269676,
+    0.04190787300467491,
+    0.2047312706708908,
+    0.2669479250907898,
+)
+_R_64 = (
+    -5.084619167069413e-10,
+    -5.1625313568946384e-08,
+    -1.44392484059155e-07,
+    2.0368921410895894e-08,
+    1.072830905282346e-06,
+    2.9110936079559798e-06,
+    9.424906453751034e-07,
+    -1.729974142695125e-05,
+    -5.5828884334735474e-05,
+    -4.196143723362805e-05,
+    0.00025412936154391646,
+    0.0009898180978172202,
+    0.0010924055410348233,
+    -0.0033606849268521186,
+    -0.015821126561734858,
+    -0.020271822716687336,
+    0.04190782104360988,
+    0.2047312640801059,
+    0.2669479140495345,
+)
+_ROOT_LO, _ROOT_HI = -1.75, -0.625
+
+
+def _near_root(x):
+    """mish'(x) near its zero, for x in [_ROOT_LO, _ROOT_HI]."""
+    (hi, lo), r = (_X0_32, _R_32) if isinstance(x, np.float32) else (_X0_64, _R_64)
+    T = type(x)
+    t = x - T(hi)  # exact (Sterbenz)
+    return (t - T(lo)) * _horner(t, tuple(T(c) for c in r))
+
+
+@overload(_near_root, inline="always")
+def _near_root_ol(x):
+    (hi, lo), r = (_X0_32, _R_32) if x == types.float32 else (_X0_64, _R_64)
+
+    def impl(x):
+        T = type(x)
+        t = x - T(hi)
+        return (t - T(lo)) * _horner(t, r)
+
+    return impl
+
+
+@kernel
+def mish_backward(grad, x):
+    inline_here()
+    T = type(x)
+    w, n, d, xl, tail = _mish_parts(x)
+    # mish' = t + x sigmoid(x) (1 - t**2) with t = n / d, over the denominator d**2:
+    #   x <= 0: w (4 (x + 1) + w (4 x + 6) + w**2 (4 + w)) / d**2
+    #   x > 0:  (n d + 4 x w**2 (1 + w)) / d**2
+    # Terms of one sign, except for x <= 0 near the zero of mish', where _near_root serves.
+    xc = x if not (x > T(_CLAMP)) else T(_CLAMP)
+    ww = w * w
+    neg = w * (T(4) * (x + T(1)) + w * (T(4) * x + T(6)) + ww * (T(4) + w))
+    pos = n * d + T(4) * xc * ww * (T(1) + w)
+    dy = (neg if x <= T(0) else pos) / (d * d)
+    dy = _near_root(x) if (x >= T(_ROOT_LO)) & (x <= T(_ROOT_HI)) else dy
+    return grad * (_unshift((xl + T(1)) * w) if tail else dy)
+
+
+# The references compute in long double: its exponent range keeps exp(x) normal where
+# float64's turns subnormal, and its 11 extra bits absorb the cancellation near the zero of
+# mish' (x = -1.19). Their limits at -inf are -0.0 and 0.0 (the formulas give NaN).
+def _mish_ref(x):
+    xl = np.asarray(x, np.longdouble)
+    with np.errstate(all="ignore"):
+        y = xl * np.tanh(np.logaddexp(np.longdouble(0), xl))
+    return np.where(np.isneginf(x), -0.0, y.astype(np.float64))
+
+
+def _mish_ref_backward(g, x):
+    xl = np.asarray(x, np.longdouble)
+    with np.errstate(all="ignore"):
+        t = np.tanh(np.logaddexp(np.longdouble(0), xl))
+        s = 1 / (1 + np.exp(-xl))
+        dy = t + xl * s * (1 - t * t)
+    dy = np.where(np.isinf(x), np.where(x > 0, 1.0, 0.0), dy.astype(np.float64))
+    return g * dy
+
+
+register(
+    Activation(
+        name="mish",
+        kind=ELEMENTWISE,
+        forward_kernel=mish,
+        backward_kernel=mish_backward,
+        saves="input",
+        reference=_mish_ref,
+        reference_backward=_mish_ref_backward,
+        summary="x * tanh(softplus(x)).",
+    )
+)
+
+
+# --------------------------------------------------------------------------- elu, selu, celu
+# One formula, ATen's: scale * x for x > 0, else scale * alpha * expm1(x / divisor); elu is
+# (1, alpha, 1), selu (scale, alpha, 1) with PyTorch's constants, celu (1, alpha, alpha).
+# Constant 1s fold away. Like ATen, x <= 0 takes the exponential branch (elu'(0) = alpha)
+# and the backward passes grad * scale through at NaN.
+@kernel
+def _elu(x, scale, neg_scale, divisor):
+    inline_here()
+    T = type(x)
+    return neg_scale * em.expm1(x / divisor) if x <= T(0) else x * scale
+
+
+@kernel
+def _elu_backward(grad, x, scale, neg_scale, divisor):
+    inline_here()
+    T = type(x)
+    return grad * ((neg_scale / divisor) * em.exp(x / divisor)) if x <= T(0) else grad * scale
+
+
+def _elu_ref(x, scale, alpha, divisor):
+    return np.where(x <= 0, (scale * alpha) * np.expm1(x / divisor), scale * x)
+
+
+def _elu_ref_backward(g, x, scale, alpha, divisor):
+    return np.where(x <= 0, g * (scale * alpha / divisor) * np.exp(x / divisor), g * scale)
+
+
+@kernel
+def elu(x, alpha):
+    """x for x > 0, else alpha * (exp(x) - 1)."""
+    inline_here()
+    T = type(x)
+    return _elu(x, T(1), alpha, T(1))
+
+
+@kernel
+def elu_backward(grad, x, alpha):
+    inline_here()
+    T = type(x)
+    return _elu_backward(grad, x, T(1), alpha, T(1))
+
+
+register(
+    Activation(
+        name="elu",
+        kind=ELEMENTWISE,
+        forward_kernel=elu,
+        backward_kernel=elu_backward,
+        saves="input",
+        params=(Param("alpha", 1.0),),
+        reference=lambda x, a: _elu_ref(x, 1.0, a, 1.0),
+        reference_backward=lambda g, x, a: _elu_ref_backward(g, x, 1.0, a, 1.0),
+        summary="Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).",
+    )
+)
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@kernel
+def selu(x):
+    """SELU_SCALE * elu(x, SELU_ALPHA), PyTorch's constants."""
+    inline_here()
+    T = type(x)
+    return _elu(x, T(SELU_SCALE), T(SELU_SCALE * SELU_ALPHA), T(1))
+
+
+@kernel
+def selu_backward(grad, x):
+    inline_here()
+    T = type(x)
+    return _elu_backward(grad, x, T(SELU_SCALE), T(SELU_SCALE * SELU_ALPHA), T(1))
+
+
+register(
+    Activation(
+        name="selu",
+        kind=ELEMENTWISE,
+        forward_kernel=selu,
+        backward_kernel=selu_backward,
+        saves="input",
+        reference=lambda x: _elu_ref(x, SELU_SCALE, SELU_ALPHA, 1.0),
+        reference_backward=lambda g, x: _elu_ref_backward(g, x, SELU_SCALE, SELU_ALPHA, 1.0),
+        summary="Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).",
+    )
+)
+
+
+@kernel
+def celu(x, alpha):
+    """x for x > 0, else alpha * (exp(x / alpha) - 1)."""
+    inline_here()
+    T = type(x)
+    return _elu(x, T(1), alpha, alpha)
+
+
+@kernel
+def celu_backward(grad, x, alpha):
+    inline_here()
+    T = type(x)
+    return _elu_backward(grad, x, T(1), alpha, alpha)
+
+
+def _celu_check(alpha):
+    return "argument 'alpha' must not be 0" if alpha == 0 else None
+
+
+register(
+    Activation(
+        name="celu",
+        kind=ELEMENTWISE,
+        forward_kernel=celu,
+        backward_kernel=celu_backward,
+        saves="input",
+        params=(Param("alpha", 1.0),),
+        check=_celu_check,
+        reference=lambda x, a: _elu_ref(x, 1.0, a, a),
+        reference_backward=lambda g, x, a: _elu_ref_backward(g, x, 1.0, a, a),
+        summary="Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).",
+    )
+)
