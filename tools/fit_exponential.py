@@ -1,4 +1,8 @@
-"""Fit the polynomial behind mish's backward near its root (fastact/kernels/exponential.py).
+"""Fit the polynomials of fastact/kernels/exponential.py.
+
+log1p(e) for e = exp(-|x|) in [0, 1] (softplus, logsigmoid): e P(e - 1/2), P minimax in
+relative error. Centred at 1/2, the terms shrink geometrically, so Horner does not cancel;
+no division, where log1p's range reduction takes two.
 
 mish'(x) has a zero at x0 = -1.19237..., the minimum of mish. There, mish' is a small
 difference of O(1) terms that carry the rounding of exp(x), so no formula built on exp
@@ -22,8 +26,20 @@ def mish_prime(x):
     return t + x * u / (1 + u) * (1 - t * t)
 
 
+def log1p_over(s):
+    e = s + mp.mpf(0.5)
+    return mp.mpf(1) if e == 0 else mp.log1p(e) / e
+
+
 def main():
     import numpy as np
+
+    for deg, dt in ((9, np.float32), (20, np.float64)):
+        c, e = remez(log1p_over, -0.5, 0.5, deg)
+        vals = [repr(float(dt(float(v)))) for v in c[::-1]]
+        name = np.dtype(dt).name
+        print(f"# log1p(e) / e in e - 1/2, {name}: degree {deg}, max rel err {mp.nstr(e, 3)}")
+        print(f"LOG1P_{name[5:]} = (\n    " + ",\n    ".join(vals) + ",\n)")
 
     x0 = mp.findroot(mish_prime, -1.19)
     print(f"# x0 = {mp.nstr(x0, 25)}")

@@ -21,7 +21,7 @@ Use from code to add a function to the sweep::
     print(sweep_f32("mine", f, my_float64_reference).format())
     print(sweep_f64("mine", f, ref_longdouble(np.tanh), f64_sample()).format())
 
-Command line: ``python tools/ulp_sweep.py [--quick] [name ...]``.
+Command line: ``python tools/ulp_sweep.py [--quick | --stride N] [name ...]``.
 """
 
 import argparse
@@ -124,14 +124,15 @@ def array_kernel(scalar, params=()):
     return lambda x: run(x, tuple(x.dtype.type(v) for v in params))
 
 
-def sweep_f32(name, fn, ref, quick=False, chunk=1 << 18, workers=2):
+def sweep_f32(name, fn, ref, quick=False, chunk=1 << 18, workers=2, stride=None):
     # NumPy and nogil kernels release the GIL: ``workers`` threads run chunks in parallel.
-    """Every float32 (``quick``: every 4099th bit pattern) through ``fn`` vs ``ref``.
+    """Every float32 (``quick``: every 4099th bit pattern; ``stride``: every stride-th)
+    through ``fn`` vs ``ref``.
 
     ``fn`` maps a float32 array to float32; ``ref`` maps a float64 array to float64.
     """
     res = Result(name, "float32")
-    step = 4099 if quick else 1
+    step = stride or (4099 if quick else 1)
     total = 1 << 32
 
     def one(start):
@@ -308,6 +309,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", default=list(REFERENCES), help="functions")
     parser.add_argument("--quick", action="store_true", help="strided float32, small float64")
+    parser.add_argument("--stride", type=int, help="float32: every N-th bit pattern only")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -321,7 +323,7 @@ def main(argv=None):
         params = () if act is None else tuple(p.default for p in act.params)
         fn = array_kernel(getattr(elementary, name, None) or getattr(kernels, name), params)
         t0 = time.perf_counter()
-        print(sweep_f32(name, fn, ref32, quick=args.quick).format(), flush=True)
+        print(sweep_f32(name, fn, ref32, quick=args.quick, stride=args.stride).format(), flush=True)
         print(
             sweep_f64(name, fn, ref64, x64_slow if slow else x64).format(),
             f"[{time.perf_counter() - t0:.0f} s]",
