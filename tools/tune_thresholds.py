@@ -65,13 +65,15 @@ def crossover(act, sizes, repeats, margin=0.9):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="functions to tune (default: all)")
     args = ap.parse_args()
     sizes = [2**k for k in range(10, 23)]
     print(f"# numba threads: {numba.get_num_threads()}, layer: ", end="")
     fastact.relu(np.ones(4), target="parallel")
     print(numba.threading_layer())
     print("PARALLEL_THRESHOLD: dict[str, int] = {")
-    for act in fastact.REGISTRY.values():
+    names = args.only or list(fastact.REGISTRY)
+    for act in (fastact.REGISTRY[n] for n in names):
         n, wins = crossover(act, sizes, args.repeats)
         pattern = "".join("P" if w else "s" for w in wins)
         value = n if n is not None else sizes[-1] * 4
