@@ -119,19 +119,38 @@ def _over(x, a):
     return em.fma(xc, r, xc * r_lo)
 
 
+# Far tails: below _TAIL, mish(x) = x exp(x) and softplus(x) = exp(beta x) / beta, but
+# exp(x) turns subnormal (x < -87 in float32) while these products are still normal: its lost
+# bits would show. There the kernels take exp(x + 64) instead (x + 64 is exact for
+# x <= -32), and scale the product back by exp(-64) = _EM64[0] + _EM64[1], rounded once.
+_TAIL = -40.0
+_SHIFT = 64.0
+# hi is a float32, rounded down: lo > 0 keeps the sign of a zero product (mish(-inf) = -0.0)
+_EM64 = (1.6038108185805577e-28, 7.196808017268042e-36)
+_CLAMP = 1e4  # |x| beyond which mish is x or -0: keeps inf * 0 out of the formulas
+
+
+@kernel
+def _unshift(p):
+    """p * exp(-64), rounded once."""
+    inline_here()
+    T = type(p)
+    return em.fma(p, T(_EM64[0]), p * T(_EM64[1]))
+
+
 # --------------------------------------------------------------------------- softplus
 @kernel
-def _scaled(x, beta):
-    """``(z, e)``: ``z = beta * x`` rounded and ``e = exp(-|beta * x|)`` of the exact
-    product. With ``z + r = beta * x`` (an FMA), ``exp(-|z|) (1 -+ r)`` is one ULP from
-    the truth where ``exp(-|z|)`` alone is ``|z| eps / 2`` off (40 ULP at ``z = -80``):
-    large ``beta`` makes such ``z`` common."""
+def _scaled(x, beta, shift):
+    """``(z, r, e)``: ``z = beta * x`` rounded, ``z + r = beta * x`` exactly (an FMA), and
+    ``e = exp(shift - |z + r|)`` (shift -0.0, or _SHIFT in the far tail) as
+    ``exp(shift - |z|) (1 -+ r)``: one ULP from the truth where ``exp(-|z|)`` alone is
+    ``|z| eps / 2`` off (40 ULP at ``z = -80``), which large ``beta`` makes common."""
     inline_here()
     T = type(x)
     z = x * beta
     r = em.fma(x, beta, -z)
     r = r if abs(z) < T(math.inf) else T(0)  # inf - inf: the correction would be NaN
-    e = em.exp(-abs(z))
+    e = em.exp(shift - abs(z))
     return z, r, em.fma(e, r if z < T(0) else -r, e)
 
 
@@ -140,9 +159,11 @@ def softplus(x, beta, threshold):
     """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (as PyTorch)."""
     inline_here()
     T = type(x)
-    z, r, e = _scaled(x, beta)
+    tail = x * beta < T(_TAIL)  # log1p(e) = e there (see _TAIL); beta < 1 scales it up
+    z, r, e = _scaled(x, beta, T(_SHIFT) if tail else T(-0.0))
     c = _log1p_unit(e)
     y = _over(z + (c + r) if z > T(0) else c, beta)
+    y = _unshift(_over(e, beta)) if tail else y
     return x if z > threshold else y
 
 
@@ -150,7 +171,7 @@ def softplus(x, beta, threshold):
 def softplus_backward(grad, x, beta, threshold):
     inline_here()
     T = type(x)
-    z, _, e = _scaled(x, beta)
+    z, _, e = _scaled(x, beta, T(-0.0))
     return grad if z > threshold else grad * _logistic(e, z < T(0))
 
 
@@ -211,17 +232,6 @@ register(
 
 
 # --------------------------------------------------------------------------- mish
-# Below _TAIL, tanh(softplus(x)) rounds to exp(x), but exp(x) turns subnormal (x < -87 in
-# float32) while x * exp(x) is still normal: its lost bits would show in the product. There
-# w = exp(x + 64) instead (x + 64 is exact for x <= -32), and the product is scaled back
-# by exp(-64) = _EM64[0] + _EM64[1] with one rounding.
-_TAIL = -40.0
-_SHIFT = 64.0
-# hi is a float32, rounded down: lo > 0 keeps the sign of a zero product (mish(-inf) = -0.0)
-_EM64 = (1.6038108185805577e-28, 7.196808017268042e-36)
-_CLAMP = 1e4  # |x| beyond which mish is x or -0: keeps inf * 0 out of the formulas
-
-
 @kernel
 def _mish_exp(x):
     """``(w, xl, tail)``: w = exp(-|x|), or exp(x + 64) in the far negative ``tail`` (see
@@ -231,14 +241,6 @@ def _mish_exp(x):
     tail = x < T(_TAIL)
     xl = x if not (x < T(-_CLAMP)) else T(-_CLAMP)
     return em.exp(xl + T(_SHIFT) if tail else -abs(x)), xl, tail
-
-
-@kernel
-def _unshift(p):
-    """p * exp(-64), rounded once."""
-    inline_here()
-    T = type(p)
-    return em.fma(p, T(_EM64[0]), p * T(_EM64[1]))
 
 
 @kernel
