@@ -108,15 +108,30 @@ def _expit(z):
 
 
 @kernel
-def _over(x, a):
-    """x / a, rounded once, without a division per element: 1 / a = r + r_lo
-    depends on a alone (computed once per loop), and x r + x r_lo is one FMA."""
+def _quotient(n, n_lo, a):
+    """(n + n_lo) / a as ``q + q_lo``: loop-invariant (it depends on constants and a
+    parameter), so computed once per loop."""
+    inline_here()
+    q = n / a
+    return q, (em.fma(-a, q, n) + n_lo) / a  # n - a q is exact
+
+
+@kernel
+def _times(x, s, s_lo):
+    """x (s + s_lo), rounded once: a division by a parameter as one FMA per element."""
     inline_here()
     T = type(x)
-    r = T(1) / a
-    r_lo = em.fma(-a, r, T(1)) / a  # 1 - a r is exact
-    xc = x if not (x < T(-3e38)) else T(-3e38)  # -inf * r_lo would be NaN
-    return em.fma(xc, r, xc * r_lo)
+    xc = x if not (x < T(-3e38)) else T(-3e38)  # -inf * s_lo would be NaN
+    return em.fma(xc, s, xc * s_lo)
+
+
+@kernel
+def _over(x, a):
+    """x / a, rounded once, without a division per element."""
+    inline_here()
+    T = type(x)
+    r, r_lo = _quotient(T(1), T(0), a)
+    return _times(x, r, r_lo)
 
 
 # Far tails: below _TAIL, mish(x) = x exp(x) and softplus(x) = exp(beta x) / beta, but
@@ -162,8 +177,12 @@ def softplus(x, beta, threshold):
     tail = x * beta < T(_TAIL)  # log1p(e) = e there (see _TAIL); beta < 1 scales it up
     z, r, e = _scaled(x, beta, T(_SHIFT) if tail else T(-0.0))
     c = _log1p_unit(e)
-    y = _over(z + (c + r) if z > T(0) else c, beta)
-    y = _unshift(_over(e, beta)) if tail else y
+    # / beta, and in the tail * exp(-64) too, each as one FMA (the factors are invariant).
+    s, s_lo = _quotient(T(1), T(0), beta)
+    t, t_lo = _quotient(T(_EM64[0]), T(_EM64[1]), beta)
+    y = _times(z + (c + r) if z > T(0) else c, s, s_lo)
+    # Two products and a select: selecting the factors instead put a division in the loop.
+    y = _times(e, t, t_lo) if tail else y
     return x if z > threshold else y
 
 
@@ -259,7 +278,7 @@ def mish(x):
     d = n + (T(2) if neg else w2 * w)
     # n / d = w - w**2 / 2 + w**4 / 4 - ...: in the tail the series is exact to w**3 / 4
     # (< eps / 100) and rounds once where n / d rounds three times.
-    t = em.fma(T(-0.5) * w, w, w) if x < T(_for_dtype(x, -7.0, -14.0)) else n / d
+    t = em.fma(T(-0.5) * w, w, w) if x < T(_for_dtype(x, -6.0, -14.0)) else n / d
     return _unshift(xl * w) if tail else x * t
 
 
