@@ -177,12 +177,12 @@ def softplus(x, beta, threshold):
     tail = x * beta < T(_TAIL)  # log1p(e) = e there (see _TAIL); beta < 1 scales it up
     z, r, e = _scaled(x, beta, T(_SHIFT) if tail else T(-0.0))
     c = _log1p_unit(e)
-    # / beta, and in the tail * exp(-64) too, each as one FMA (the factors are invariant).
-    s, s_lo = _quotient(T(1), T(0), beta)
-    t, t_lo = _quotient(T(_EM64[0]), T(_EM64[1]), beta)
-    y = _times(z + (c + r) if z > T(0) else c, s, s_lo)
-    # Two products and a select: selecting the factors instead put a division in the loop.
-    y = _times(e, t, t_lo) if tail else y
+    s, s_lo = _quotient(T(1), T(0), beta)  # / beta as one FMA (the factors are invariant)
+    h, lo = T(_EM64[0]), T(_EM64[1])
+    t = s * h  # exp(-64) / beta = t + t_lo, without a division
+    t_lo = em.fma(s, h, -t) + (s * lo + s_lo * h)
+    v = e if tail else (z + (c + r) if z > T(0) else c)
+    y = _times(v, t if tail else s, t_lo if tail else s_lo)
     return x if z > threshold else y
 
 
