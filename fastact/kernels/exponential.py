@@ -199,8 +199,13 @@ def _softplus_ref(x, beta, threshold):
     return np.where(z > threshold, x, np.logaddexp(0.0, z) / beta)
 
 
-def _softplus_check(beta, threshold):
-    return "argument 'beta' must not be 0" if beta == 0 else None
+def _nonzero(name):
+    """A parameter check: the first numeric parameter, ``name``, must not be 0."""
+
+    def check(value, *others):
+        return f"argument {name!r} must not be 0" if value == 0 else None
+
+    return check
 
 
 register(
@@ -211,7 +216,7 @@ register(
         backward_kernel=softplus_backward,
         saves="input",
         params=(Param("beta", 1.0), Param("threshold", 20.0)),
-        check=_softplus_check,
+        check=_nonzero("beta"),
         reference=_softplus_ref,
         reference_backward=lambda g, x, b, t: np.where(x * b > t, g, g * _expit(x * b)),
         summary="log(1 + exp(beta * x)) / beta; x where beta * x > threshold.",
@@ -509,10 +514,6 @@ def celu_backward(grad, x, alpha):
     return _elu_backward(grad, x, _over(x, alpha), T(1), T(1))
 
 
-def _celu_check(alpha):
-    return "argument 'alpha' must not be 0" if alpha == 0 else None
-
-
 register(
     Activation(
         name="celu",
@@ -521,7 +522,7 @@ register(
         backward_kernel=celu_backward,
         saves="input",
         params=(Param("alpha", 1.0),),
-        check=_celu_check,
+        check=_nonzero("alpha"),
         reference=lambda x, a: _elu_ref(x, 1.0, a, a),
         reference_backward=lambda g, x, a: _elu_ref_backward(g, x, 1.0, a, a),
         summary="Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).",
