@@ -335,6 +335,216 @@ def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, v
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
+# softplus
+@overload
+def softplus(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softplus_(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, target: _Target = None) -> NDArray[_F]:
+    """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, target: _Target = None) -> NDArray[_F]:
+    """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# logsigmoid
+@overload
+def logsigmoid(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """log(sigmoid(x)).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def logsigmoid(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def logsigmoid(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def logsigmoid_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """log(sigmoid(x)).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def logsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """log(sigmoid(x)).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """log(sigmoid(x)).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# mish
+@overload
+def mish(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x * tanh(softplus(x)).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def mish(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def mish(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def mish_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """x * tanh(softplus(x)).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def mish_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """x * tanh(softplus(x)).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """x * tanh(softplus(x)).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# elu
+@overload
+def elu(x: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def elu(x: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def elu(x: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def elu_(x: NDArray[_F], alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+    """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+    """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# selu
+@overload
+def selu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def selu(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def selu(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def selu_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+    """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def selu_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+    """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+# celu
+@overload
+def celu(x: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def celu(x: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def celu(x: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def celu_(x: NDArray[_F], alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+    """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+    """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
 # softmax
 @overload
 def softmax(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:

@@ -164,6 +164,96 @@ def _torch_softsign_backward(torch, g, x, out=None):
     return torch.div(g, torch.abs(x).add_(1).square_(), out=out)
 
 
+# --------------------------------------------------------------------------- softplus
+def _np_softplus(x, beta, threshold):
+    z = x * beta
+    return np.where(z > threshold, x, np.log1p(np.exp(z)) / beta)
+
+
+def _np_softplus_backward(g, x, beta, threshold):
+    z = x * beta
+    return np.where(z > threshold, g, g / (1 + np.exp(-z)))
+
+
+def _torch_softplus(torch, x, beta, threshold, out=None):
+    if out is None:
+        return torch.nn.functional.softplus(x, beta, threshold)
+    return torch._C._nn.softplus(x, beta, threshold, out=out)
+
+
+def _torch_softplus_backward(torch, g, x, beta, threshold, out=None):
+    op = _aten(torch).softplus_backward
+    if out is None:
+        return op(g, x, beta, threshold)
+    return op.grad_input(g, x, beta, threshold, grad_input=out)
+
+
+# --------------------------------------------------------------------------- logsigmoid
+def _np_logsigmoid(x):
+    from scipy.special import log_expit  # NumPy has none; SciPy's is the stable one
+
+    return log_expit(x)
+
+
+def _torch_logsigmoid(torch, x, out=None):
+    if out is None:
+        return torch.nn.functional.logsigmoid(x)
+    return torch._C._nn.log_sigmoid(x, out=out)
+
+
+_logsigmoid_buffers: dict = {}
+
+
+def _torch_logsigmoid_backward(torch, g, x, out=None):
+    # ATen's CPU backward reads the forward's `buffer` (exp(-|x|)), which autograd saves
+    # with x; computed once per input here, so that the timing is the backward's alone.
+    key = (x.data_ptr(), x._version, tuple(x.shape), x.dtype)
+    buffer = _logsigmoid_buffers.get(key)
+    if buffer is None:
+        _logsigmoid_buffers.clear()
+        buffer = _logsigmoid_buffers[key] = _aten(torch).log_sigmoid_forward(x)[1]
+    op = _aten(torch).log_sigmoid_backward
+    if out is None:
+        return op(g, x, buffer)
+    return op.grad_input(g, x, buffer, grad_input=out)
+
+
+# --------------------------------------------------------------------------- mish
+def _np_mish_backward(g, x):
+    t = np.tanh(np.log1p(np.exp(x)))
+    return g * (t + x * (1 - t * t) / (1 + np.exp(-x)))
+
+
+def _torch_mish(torch, x, out=None):
+    if out is None:
+        return torch.nn.functional.mish(x)
+    return torch._C._nn.mish(x, out=out)
+
+
+def _torch_mish_backward(torch, g, x, out=None):
+    # aten.mish_backward has no out= overload: the result is copied into out.
+    r = _aten(torch).mish_backward(g, x)
+    return r if out is None else out.copy_(r)
+
+
+# --------------------------------------------------------------------------- elu, selu, celu
+# PyTorch computes all three with ATen's elu(x, alpha, scale, input_scale).
+_SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
+
+
+def _torch_elu(torch, x, alpha, scale, input_scale, out=None):
+    if out is None:
+        return torch._C._nn.elu(x, alpha, scale, input_scale)
+    return torch._C._nn.elu(x, alpha, scale, input_scale, out=out)
+
+
+def _torch_elu_backward(torch, g, x, alpha, scale, input_scale, out=None):
+    op = _aten(torch).elu_backward
+    if out is None:
+        return op(g, alpha, scale, input_scale, False, x)
+    return op.grad_input(g, alpha, scale, input_scale, False, x, grad_input=out)
+
+
 # --------------------------------------------------------------------------- softmax
 def _np_softmax(x, axis):
     e = np.exp(x - x.max(axis, keepdims=True))
@@ -290,6 +380,52 @@ BASELINES: dict[str, Baseline] = {
         torch_forward=_torch_leaky_relu,
         torch_backward=_torch_leaky_relu_backward,
         torch_forward_=lambda torch, x, s: torch.nn.functional.leaky_relu_(x, s),
+    ),
+    "softplus": Baseline(
+        numpy_forward=_np_softplus,
+        numpy_backward=_np_softplus_backward,
+        torch_forward=_torch_softplus,
+        torch_backward=_torch_softplus_backward,
+    ),
+    "logsigmoid": Baseline(
+        numpy_forward=_np_logsigmoid,
+        numpy_backward=lambda g, x: g / (1 + np.exp(x)),
+        torch_forward=_torch_logsigmoid,
+        torch_backward=_torch_logsigmoid_backward,
+    ),
+    "mish": Baseline(
+        numpy_forward=lambda x: x * np.tanh(np.log1p(np.exp(x))),
+        numpy_backward=_np_mish_backward,
+        torch_forward=_torch_mish,
+        torch_backward=_torch_mish_backward,
+        torch_forward_=lambda torch, x: torch.nn.functional.mish(x, inplace=True),
+    ),
+    "elu": Baseline(
+        numpy_forward=lambda x, a: np.where(x > 0, x, a * np.expm1(x)),
+        numpy_backward=lambda g, x, a: np.where(x > 0, g, g * a * np.exp(x)),
+        torch_forward=lambda torch, x, a, out=None: _torch_elu(torch, x, a, 1.0, 1.0, out),
+        torch_backward=lambda torch, g, x, a, out=None: _torch_elu_backward(
+            torch, g, x, a, 1.0, 1.0, out
+        ),
+        torch_forward_=lambda torch, x, a: torch.nn.functional.elu_(x, a),
+    ),
+    "selu": Baseline(
+        numpy_forward=lambda x: _SELU[1] * np.where(x > 0, x, _SELU[0] * np.expm1(x)),
+        numpy_backward=lambda g, x: _SELU[1] * np.where(x > 0, g, g * _SELU[0] * np.exp(x)),
+        torch_forward=lambda torch, x, out=None: _torch_elu(torch, x, *_SELU, 1.0, out),
+        torch_backward=lambda torch, g, x, out=None: _torch_elu_backward(
+            torch, g, x, *_SELU, 1.0, out
+        ),
+        torch_forward_=lambda torch, x: torch.selu_(x),
+    ),
+    "celu": Baseline(
+        numpy_forward=lambda x, a: np.where(x > 0, x, a * np.expm1(x / a)),
+        numpy_backward=lambda g, x, a: np.where(x > 0, g, g * np.exp(x / a)),
+        torch_forward=lambda torch, x, a, out=None: _torch_elu(torch, x, a, 1.0, 1.0 / a, out),
+        torch_backward=lambda torch, g, x, a, out=None: _torch_elu_backward(
+            torch, g, x, a, 1.0, 1.0 / a, out
+        ),
+        torch_forward_=lambda torch, x, a: torch.celu_(x, a),
     ),
     "softmax": Baseline(
         numpy_forward=_np_softmax,

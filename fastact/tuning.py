@@ -14,6 +14,15 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     "tanh": 131_072,
     "relu": 262_144,
     "leaky_relu": 262_144,
+    # The exponential family: as sigmoid and tanh, whose cost per element theirs matches or
+    # exceeds. tools/tune_thresholds.py could not measure them (2026-12-02: load average 10
+    # on 2 cores, every parallel region stalled ~12 ms); retune on a quiet machine.
+    "softplus": 131_072,
+    "logsigmoid": 131_072,
+    "mish": 131_072,
+    "elu": 131_072,
+    "selu": 131_072,
+    "celu": 131_072,
     "softmax": 131_072,
     # Piecewise-linear, memory-bound like relu. 2026-12-02 (AMD EPYC Zen 4, omp layer, a
     # loaded machine): all threads first won at 2**17-2**18, as for relu; above 2**20 the

@@ -157,6 +157,8 @@ def test_cuda_target_without_numba_cuda_gives_a_clear_error(monkeypatch):
 NONSENSE = {
     "hardtanh": ({"min_val": 2.0, "max_val": 1.0}, "min_val"),
     "softshrink": ({"lambd": -0.5}, "lambd"),
+    "softplus": ({"beta": 0.0}, "beta"),
+    "celu": ({"alpha": -0.0}, "alpha"),
 }
 
 

@@ -26,6 +26,24 @@ MAX_ULP = 4
 # Correctly rounded references in arbitrary precision, for float64 results (a float64
 # NumPy reference is itself a few float64 ULP off). Piecewise-linear functions are
 # checked for exactness instead.
+SELU_ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+SELU_SCALE = mpmath.mpf("1.0507009873554804934193349852946")
+
+
+def _mp_softplus(x, beta=1, threshold=20):
+    # PyTorch's meaning: x itself where the rounded beta * x exceeds the threshold.
+    z = x * beta
+    return x if float(z) > threshold else mpmath.log1p(mpmath.exp(z)) / beta
+
+
+def _mp_mish(x):
+    return x * mpmath.tanh(mpmath.log1p(mpmath.exp(x))) if x > -1e6 else -mpmath.mpf(0)
+
+
+def _mp_elu(x, alpha=1):
+    return x if x > 0 else alpha * mpmath.expm1(x)
+
+
 MP = {
     "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
     "tanh": mpmath.tanh,
@@ -35,6 +53,12 @@ MP = {
     "softsign": lambda x: x / (1 + abs(x)),
     "gelu": lambda x: x * mpmath.ncdf(x) if abs(x) < 50 else max(x, 0),
     "hardswish": lambda x: x * min(max(x + 3, 0), 6) / 6,
+    "softplus": _mp_softplus,
+    "logsigmoid": lambda x: -mpmath.log1p(mpmath.exp(-x)),
+    "mish": _mp_mish,
+    "elu": _mp_elu,
+    "selu": lambda x: SELU_SCALE * _mp_elu(x, SELU_ALPHA),
+    "celu": _mp_elu,  # alpha = 1
 }
 
 
@@ -198,3 +222,71 @@ def test_softmax_handles_huge_and_minus_inf_entries():
     y = fastact.softmax(x)
     assert np.isfinite(y).all() and y[0, 2] == 0 and y[1, 2] == 0
     np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ the exponential family
+def _mp_mish_prime(x):
+    u = mpmath.exp(x)
+    t = mpmath.tanh(mpmath.log1p(u))
+    return t + x * u / (1 + u) * (1 - t * t)
+
+
+TAILS = {
+    # (function, float32 points, float64 points): results that NumPy-style formulas lose.
+    # logsigmoid's positive tail is subnormal; mish's negative tail is x * exp(x), normal
+    # while exp(x) alone is already subnormal; softplus's negative tail likewise.
+    "logsigmoid": ([20.0, 90.0, 100.0, 103.0], [40.0, 700.0, 720.0, 744.0]),
+    "mish": ([-20.0, -50.0, -88.0, -95.0, -100.0, -103.0], [-40.0, -710.0, -730.0, -740.0]),
+    "softplus": ([-20.0, -88.0, -95.0, -103.0], [-40.0, -710.0, -740.0]),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", sorted(TAILS))
+def test_exponential_tails_within_ulp_of_mpmath(name, dtype):
+    x32, x64 = TAILS[name]
+    x = np.array(x32 if dtype == np.float32 else x64, dtype)
+    x = np.concatenate([x, np.nextafter(x, dtype(0))])
+    got = fastact.REGISTRY[name].forward(x)
+    assert np.all(got != 0), f"{name}: flushed to zero"
+    assert_ulp(got, _mp_round(MP[name], x, dtype), MAX_ULP, f"{name} tail")
+
+
+@pytest.mark.parametrize("beta", [3.0, 0.01])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softplus_with_large_or_small_beta_is_accurate(dtype, beta, rng):
+    # beta * x is rounded before exp: uncorrected, |beta * x| * eps / 2 relative error in
+    # the negative tail (PyTorch: 64 ULP at beta = 3). With beta < 1, exp(beta * x) / beta
+    # is normal where exp(beta * x) is already subnormal (float32 below beta * x = -87).
+    thr = 20.0
+    lo = -110.0 / beta if dtype == np.float32 else -760.0 / beta
+    x = np.concatenate([rng.uniform(-30, 6, 1000), rng.uniform(lo, lo / 3, 1000)]).astype(dtype)
+    got = fastact.softplus(x, beta, thr)
+    b = float(dtype(beta))
+    want = _mp_round(lambda v: _mp_softplus(v, mpmath.mpf(b), thr), x, dtype)
+    assert_ulp(got, want, MAX_ULP, f"softplus beta={beta}")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mish_backward_near_its_zero_within_ulp_of_mpmath(dtype, rng):
+    # mish' crosses 0 at x0 = -1.1924: any formula from exp(x) cancels there.
+    x0 = -1.1924312145154952
+    x = np.concatenate([rng.uniform(-2.5, 0.0, 2000), x0 + rng.uniform(-1e-5, 1e-5, 500)])
+    x = np.concatenate([x.astype(dtype), np.array([-1.75, -0.625, -1.7500001], dtype)])
+    got = fastact.mish_backward(np.ones_like(x), x)
+    assert_ulp(got, _mp_round(_mp_mish_prime, x, dtype), MAX_ULP, "mish'")
+
+
+def test_exponential_limits_and_signed_zeros():
+    inf = np.array([-np.inf, np.inf])
+    one = np.ones(2)
+    assert_same(fastact.mish(inf), np.array([-0.0, np.inf]))  # PyTorch: NaN at -inf
+    assert_same(fastact.mish_backward(one, inf), np.array([-0.0, 1.0]))
+    assert_same(fastact.softplus(inf), np.array([0.0, np.inf]))
+    assert_same(fastact.logsigmoid(inf), np.array([-np.inf, -0.0]))  # PyTorch: +0.0
+    for name in ("elu", "selu", "celu", "mish"):
+        assert np.signbit(fastact.REGISTRY[name].forward(np.array([-0.0])))[0], name
+    # ATen's kinks: x <= 0 takes the exponential branch.
+    z = np.array([0.0, -0.0])
+    assert_same(fastact.elu_backward(np.ones(2), z, 0.5), np.array([0.5, 0.5]))
+    assert_same(fastact.celu_backward(np.ones(2), z, 3.0), np.array([1.0, 1.0]))

@@ -21,7 +21,7 @@ Use from code to add a function to the sweep::
     print(sweep_f32("mine", f, my_float64_reference).format())
     print(sweep_f64("mine", f, ref_longdouble(np.tanh), f64_sample()).format())
 
-Command line: ``python tools/ulp_sweep.py [--quick] [name ...]``.
+Command line: ``python tools/ulp_sweep.py [--quick | --stride N] [name ...]``.
 """
 
 import argparse
@@ -110,27 +110,29 @@ def _histogram(x, got, hi, lo, p, emin):
     return counts, worst, worst_x
 
 
-def array_kernel(scalar):
-    """Compile ``out[i] = scalar(x[i])`` over a 1-d array (any float dtype)."""
+def array_kernel(scalar, params=()):
+    """Compile ``out[i] = scalar(x[i], *params)`` over a 1-d array (any float dtype), the
+    parameters rounded to the array's dtype."""
 
     @njit(nogil=True, error_model="numpy")
-    def run(x):
+    def run(x, p):
         out = np.empty_like(x)
         for i in range(x.size):
-            out[i] = scalar(x[i])
+            out[i] = scalar(x[i], *p)
         return out
 
-    return run
+    return lambda x: run(x, tuple(x.dtype.type(v) for v in params))
 
 
-def sweep_f32(name, fn, ref, quick=False, chunk=1 << 18, workers=2):
+def sweep_f32(name, fn, ref, quick=False, chunk=1 << 18, workers=2, stride=None):
     # NumPy and nogil kernels release the GIL: ``workers`` threads run chunks in parallel.
-    """Every float32 (``quick``: every 4099th bit pattern) through ``fn`` vs ``ref``.
+    """Every float32 (``quick``: every 4099th bit pattern; ``stride``: every stride-th)
+    through ``fn`` vs ``ref``.
 
     ``fn`` maps a float32 array to float32; ``ref`` maps a float64 array to float64.
     """
     res = Result(name, "float32")
-    step = 4099 if quick else 1
+    step = stride or (4099 if quick else 1)
     total = 1 << 32
 
     def one(start):
@@ -290,6 +292,47 @@ def _gelu_tanh64(x):
     return np.where(x == -np.inf, -0.0, x * np.where(r < 0, e, 1) / (1 + e))
 
 
+def _ld(f):
+    """Double-double reference from ``f`` evaluated on long double arrays."""
+
+    def ref(x):
+        y = f(x.astype(np.longdouble))
+        hi = y.astype(np.float64)
+        return hi, np.where(np.isfinite(hi), (y - hi).astype(np.float64), 0.0)
+
+    return ref
+
+
+# The exponential family at its default parameters; each formula computes in the dtype of
+# its argument (float64 for the float32 sweep, long double for the float64 one).
+def _softplus(x):  # beta = 1, threshold = 20: x itself beyond the threshold
+    return np.where(x > 20, x, np.logaddexp(x.dtype.type(0), x))
+
+
+def _logsigmoid(x):
+    return -np.logaddexp(x.dtype.type(0), -x)
+
+
+def _mish(x):
+    y = x * np.tanh(np.logaddexp(x.dtype.type(0), x))
+    return np.where(np.isneginf(x), -0.0, y)
+
+
+_SELU = (
+    np.longdouble("1.6732632423543772848170429916717"),
+    np.longdouble("1.0507009873554804934193349852946"),
+)
+
+
+def _elu(x):  # and celu at alpha = 1
+    return np.where(x <= 0, np.expm1(x), x)
+
+
+def _selu(x):
+    a, s = (v.astype(x.dtype) for v in _SELU)
+    return np.where(x <= 0, (s * a) * np.expm1(x), s * x)
+
+
 # name -> (float64 reference for the float32 sweep, float64 reference, slow reference).
 # Elementary functions first, then the non-exact elementwise activations (the tanh
 # activation is the elementary tanh; relu and leaky_relu are exact, tested as such).
@@ -315,6 +358,12 @@ REFERENCES = {
         ref_mpmath(_mp_softsign),
         True,
     ),
+    "softplus": (_softplus, _ld(_softplus), False),
+    "logsigmoid": (_logsigmoid, _ld(_logsigmoid), False),
+    "mish": (_mish, _ld(_mish), False),
+    "elu": (_elu, _ld(_elu), False),
+    "selu": (_selu, _ld(_selu), False),
+    "celu": (_elu, _ld(_elu), False),
 }
 
 
@@ -322,18 +371,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", default=list(REFERENCES), help="functions")
     parser.add_argument("--quick", action="store_true", help="strided float32, small float64")
+    parser.add_argument("--stride", type=int, help="float32: every N-th bit pattern only")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from fastact import elementary, kernels
+    from fastact import REGISTRY, elementary, kernels
 
     x64 = f64_sample(200_000 if args.quick else 4_000_000)
     x64_slow = x64[:: max(1, x64.size // (20_000 if args.quick else 200_000))]
     for name in args.names:
         ref32, ref64, slow = REFERENCES[name]
-        fn = array_kernel(getattr(elementary, name, None) or getattr(kernels, name))
+        act = REGISTRY.get(name)
+        params = () if act is None else tuple(p.default for p in act.params)
+        fn = array_kernel(getattr(elementary, name, None) or getattr(kernels, name), params)
         t0 = time.perf_counter()
-        print(sweep_f32(name, fn, ref32, quick=args.quick).format(), flush=True)
+        print(sweep_f32(name, fn, ref32, quick=args.quick, stride=args.stride).format(), flush=True)
         print(
             sweep_f64(name, fn, ref64, x64_slow if slow else x64).format(),
             f"[{time.perf_counter() - t0:.0f} s]",

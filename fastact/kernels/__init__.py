@@ -5,6 +5,7 @@
 | ``logistic`` | sigmoid, tanh, silu, tanhshrink, softsign |
 | ``gelu`` | gelu (``approximate="none"`` or ``"tanh"``) |
 | ``rectifiers`` | relu, leaky_relu, threshold |
+| ``exponential`` | softplus, logsigmoid, mish, elu, selu, celu |
 | ``hard`` | hardsigmoid, hardswish, hardtanh, relu6 |
 | ``shrinks`` | hardshrink, softshrink |
 | ``softmax`` | the softmax family |
@@ -29,23 +30,22 @@ from the registry. The drivers' cache fingerprint covers every file of this pack
 
 # ruff: noqa: I001, F403
 # Import order is registration order: the order of the catalogue everywhere. The star
-# imports replace the module names gelu and threshold... with the kernels, so the modules
-# are bound under private names first.
+# imports replace some module names (gelu, threshold) with kernels, so the modules are
+# bound under private names first.
 from . import logistic as _logistic
 from . import gelu as _gelu
 from . import rectifiers as _rectifiers
+from . import exponential as _exponential
 from . import softmax as _softmax
 from . import hard as _hard
 from . import shrinks as _shrinks
 from .logistic import *
 from .gelu import *
 from .rectifiers import *
+from .exponential import *
 from .softmax import *
 from .hard import *
 from .shrinks import *
 
-__all__ = [
-    name
-    for module in (_logistic, _gelu, _rectifiers, _softmax, _hard, _shrinks)
-    for name in module.__all__
-]
+_MODULES = (_logistic, _gelu, _rectifiers, _exponential, _softmax, _hard, _shrinks)
+__all__ = [name for module in _MODULES for name in module.__all__]
