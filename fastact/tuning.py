@@ -41,6 +41,10 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     "tanhshrink": 65_536,
     "gelu": 65_536,
     "softsign": 262_144,
+    # softmax's kernels and threshold: on 2026-12-02 the machine was too loaded to measure
+    # (all threads never beat one, softmax included); retune on a quiet machine.
+    "log_softmax": 131_072,
+    "softmin": 131_072,
 }
 
 

@@ -1,5 +1,8 @@
 """The softmax family: row kernels (one contiguous row) and block kernels (C-contiguous
 2-D blocks of rows, which the CPU drivers call so that short rows vectorize across rows).
+
+softmax, log_softmax and softmin are one set of kernels, ``_family(name, sign, log)``:
+softmax(sign * x), its log if ``log``. Every kernel takes masked rows (``where=``).
 """
 
 import numpy as np
