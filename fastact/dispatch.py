@@ -13,11 +13,12 @@ import contextlib
 import importlib
 import inspect
 import threading
+import time
 
 import numba
 import numpy as np
 
-from . import tuning
+from . import threads, tuning
 from .drivers import cpu
 from .registry import REQUIRED, ROWWISE, Activation
 from .validation import (
@@ -130,10 +131,29 @@ def _parallel_section():
     return _parallel_guard
 
 
-def _use_parallel(call, target, size):
-    if target is None:
-        return size >= tuning.parallel_threshold(call.act.name) and _numba_threads() > 1
-    return target == "parallel"
+def _run(call, variant, args, target, size):
+    """Run the driver of ``target``. ``None`` runs one thread below the function's
+    threshold; above it, one thread or all, whichever its recent calls of this size
+    measured faster (``threads.Measured``: all threads lose next to busy BLAS threads)."""
+    if target is not None:
+        _execute(call, target == "parallel", variant, args)
+    elif size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
+        _driver(call, False, variant)(*args)
+    else:
+        measured = threads.measured(call, size)
+        parallel = measured.choose()
+        start = time.perf_counter()
+        _execute(call, parallel, variant, args)
+        measured.record(parallel, time.perf_counter() - start, size)
+
+
+def _execute(call, parallel, variant, args):
+    driver = _driver(call, parallel, variant)
+    if parallel:
+        with _parallel_section():
+            driver(*args)
+    else:
+        driver(*args)
 
 
 _raw_threads = None
@@ -237,11 +257,7 @@ def _fast(call: Call, arrays, params, axis, out, cpu):
     else:
         dest_k = dest
     args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
-    if cpu is None and _use_parallel(call, None, size):
-        with _parallel_section():
-            _driver(call, True, variant)(*args)
-    else:
-        _driver(call, False, variant)(*args)
+    _run(call, variant, args, cpu, size)
     return dest
 
 
@@ -318,13 +334,7 @@ def _general(call: Call, arrays, params, axis, out, target):
         inputs.append(k)
     kparams = tuple(compute.type(v) for v in values) if values else ()
 
-    parallel = _use_parallel(call, target, dest.size)
-    driver = _driver(call, parallel, variant)
-    if parallel:
-        with _parallel_section():
-            driver(*inputs, work, kparams)
-    else:
-        driver(*inputs, work, kparams)
+    _run(call, variant, (*inputs, work, kparams), target, dest.size)
     if scratch is not None:
         layout.write_back(dest, scratch)
     return dest

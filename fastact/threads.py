@@ -64,3 +64,56 @@ def load_tbb() -> str | None:
             loaded = os.fspath(path)
             break
     return loaded
+
+
+# --------------------------------------------------------------------------- one or all
+EXPLORE = 32  # every EXPLORE-th call above the threshold re-times the mode not chosen
+_WEIGHT = 0.25  # of the newest sample in each mode's moving average
+
+
+class Measured:
+    """One thread or all, for one public form at one size class (a power of two), as its
+    own calls above the parallel threshold measured them in this process.
+
+    The threshold table says where all threads *can* pay (measured on an idle machine);
+    whether they do depends on what else runs. Next to NumPy's BLAS, whose threads spin
+    for a while after each matmul, or on cores other processes load, a parallel region
+    waits for a worker that has no core: 1.5-2x slower than one thread at the median,
+    with stalls of milliseconds. So each mode's time per element is averaged over its
+    recent calls, the faster one runs, and every ``EXPLORE``-th call runs the other, so
+    that a change (the matmuls stop, the machine quietens) is seen. Results do not depend
+    on the choice: serial and parallel drivers give the same bits.
+    """
+
+    __slots__ = ("per_element", "calls")
+
+    def __init__(self):
+        self.per_element = [None, None]  # seconds per element: [one thread, all threads]
+        self.calls = 0
+
+    def choose(self) -> bool:
+        """Whether the next call runs on all threads (the first call does, the second not)."""
+        self.calls += 1
+        serial, parallel = self.per_element
+        if parallel is None or serial is None:
+            return parallel is None
+        best = parallel <= serial
+        return best if self.calls % EXPLORE else not best
+
+    def record(self, parallel: bool, seconds: float, size: int) -> None:
+        old = self.per_element[parallel]
+        new = seconds / size
+        self.per_element[parallel] = new if old is None else old + (new - old) * _WEIGHT
+
+
+_measured: dict = {}
+
+
+def measured(form, size: int) -> Measured:
+    """The ``Measured`` record of ``form`` (any hashable: dispatch passes its call) at
+    ``size``'s power of two."""
+    key = (form, size.bit_length())
+    m = _measured.get(key)
+    if m is None:
+        m = _measured.setdefault(key, Measured())
+    return m

@@ -77,3 +77,43 @@ def test_a_missing_or_broken_library_is_skipped(monkeypatch, tmp_path):
     assert threads.load_tbb() is None  # Numba then falls back to another layer, as before
     candidates.append(real)
     assert threads.load_tbb() == str(real)
+
+
+def test_above_the_threshold_the_faster_mode_runs_and_the_other_is_retimed():
+    from fastact.threads import EXPLORE, Measured
+
+    m = Measured()
+    assert m.choose() is True  # no measurement yet: the threshold table's choice
+    m.record(True, 3e-3, 1000)
+    assert m.choose() is False  # then one thread, once, to compare
+    m.record(False, 1e-3, 1000)
+    modes = [m.choose() for _ in range(2 * EXPLORE)]
+    assert modes.count(True) == 2  # one thread is faster: all threads only to re-time
+    for _ in range(20):  # the machine quietens: all threads become faster
+        m.record(True, 0.5e-3, 1000)
+    assert sum(m.choose() for _ in range(EXPLORE)) == EXPLORE - 1
+
+
+def test_the_automatic_target_follows_what_it_measured(monkeypatch):
+    import numpy as np
+
+    import fastact
+    from fastact import dispatch, threads, tuning
+
+    seen = []
+    real = dispatch._driver
+    monkeypatch.setattr(dispatch, "_driver", lambda c, p, v: seen.append(p) or real(c, p, v))
+    monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
+    monkeypatch.setattr(threads, "_measured", {})
+    monkeypatch.setattr(dispatch, "_numba_threads", lambda: 2)
+    x = np.ones(3000)
+    fastact.relu(x)
+    fastact.relu(x)
+    assert seen == [True, False]
+    (m,) = threads._measured.values()
+    assert None not in m.per_element
+    m.per_element = [1.0, 2.0]  # one thread measured faster
+    seen.clear()
+    for _ in range(threads.EXPLORE):
+        fastact.relu(x, out=x)
+    assert seen.count(True) == 1
