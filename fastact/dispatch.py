@@ -136,19 +136,23 @@ def _run(call, variant, args, target, size):
     threshold; above it, one thread or all, whichever its recent calls of this size
     measured faster (``threads.Measured``: all threads lose next to busy BLAS threads)."""
     if target is not None:
-        _execute(call, target == "parallel", variant, args)
+        parallel = target == "parallel"
+        _execute(_driver(call, parallel, variant), parallel, args)
     elif size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
         _driver(call, False, variant)(*args)
     else:
         measured = threads.measured(call, size)
         parallel = measured.choose()
+        driver = _driver(call, parallel, variant)
+        compiled = len(driver.overloads)
         start = time.perf_counter()
-        _execute(call, parallel, variant, args)
-        measured.record(parallel, time.perf_counter() - start, size)
+        _execute(driver, parallel, args)
+        seconds = time.perf_counter() - start
+        if len(driver.overloads) == compiled:  # no compile or cache load in the time
+            measured.record(parallel, seconds, size)
 
 
-def _execute(call, parallel, variant, args):
-    driver = _driver(call, parallel, variant)
+def _execute(driver, parallel, args):
     if parallel:
         with _parallel_section():
             driver(*args)

@@ -68,6 +68,7 @@ def load_tbb() -> str | None:
 
 # --------------------------------------------------------------------------- one or all
 EXPLORE = 32  # every EXPLORE-th call above the threshold re-times the mode not chosen
+FIRST = 3  # samples of each mode, alternating, before the faster one is chosen
 _WEIGHT = 0.25  # of the newest sample in each mode's moving average
 
 
@@ -80,30 +81,34 @@ class Measured:
     for a while after each matmul, or on cores other processes load, a parallel region
     waits for a worker that has no core: 1.5-2x slower than one thread at the median,
     with stalls of milliseconds. So each mode's time per element is averaged over its
-    recent calls, the faster one runs, and every ``EXPLORE``-th call runs the other, so
-    that a change (the matmuls stop, the machine quietens) is seen. Results do not depend
-    on the choice: serial and parallel drivers give the same bits.
+    recent calls (``FIRST`` of each to begin with, alternating), the faster one runs, and
+    every ``EXPLORE``-th call runs the other, so that a change (the matmuls stop, the
+    machine quietens) is seen. The caller leaves out calls that compiled or loaded their
+    driver. Results do not depend on the choice: serial and parallel drivers give the same
+    bits.
     """
 
-    __slots__ = ("per_element", "calls")
+    __slots__ = ("per_element", "samples", "calls")
 
     def __init__(self):
         self.per_element = [None, None]  # seconds per element: [one thread, all threads]
+        self.samples = [0, 0]
         self.calls = 0
 
     def choose(self) -> bool:
-        """Whether the next call runs on all threads (the first call does, the second not)."""
+        """Whether the next call runs on all threads."""
+        serial, parallel = self.samples
+        if min(serial, parallel) < FIRST:
+            return parallel <= serial
         self.calls += 1
-        serial, parallel = self.per_element
-        if parallel is None or serial is None:
-            return parallel is None
-        best = parallel <= serial
+        best = self.per_element[1] <= self.per_element[0]
         return best if self.calls % EXPLORE else not best
 
     def record(self, parallel: bool, seconds: float, size: int) -> None:
         old = self.per_element[parallel]
         new = seconds / size
         self.per_element[parallel] = new if old is None else old + (new - old) * _WEIGHT
+        self.samples[parallel] += 1
 
 
 _measured: dict = {}

@@ -80,13 +80,14 @@ def test_a_missing_or_broken_library_is_skipped(monkeypatch, tmp_path):
 
 
 def test_above_the_threshold_the_faster_mode_runs_and_the_other_is_retimed():
-    from fastact.threads import EXPLORE, Measured
+    from fastact.threads import EXPLORE, FIRST, Measured
 
     m = Measured()
-    assert m.choose() is True  # no measurement yet: the threshold table's choice
-    m.record(True, 3e-3, 1000)
-    assert m.choose() is False  # then one thread, once, to compare
-    m.record(False, 1e-3, 1000)
+    modes = []
+    for _ in range(2 * FIRST):  # both modes timed first, alternating, all threads first
+        modes.append(m.choose())
+        m.record(modes[-1], 3e-3 if modes[-1] else 1e-3, 1000)
+    assert modes == [True, False] * FIRST
     modes = [m.choose() for _ in range(2 * EXPLORE)]
     assert modes.count(True) == 2  # one thread is faster: all threads only to re-time
     for _ in range(20):  # the machine quietens: all threads become faster
@@ -107,13 +108,38 @@ def test_the_automatic_target_follows_what_it_measured(monkeypatch):
     monkeypatch.setattr(threads, "_measured", {})
     monkeypatch.setattr(dispatch, "_numba_threads", lambda: 2)
     x = np.ones(3000)
-    fastact.relu(x)
-    fastact.relu(x)
-    assert seen == [True, False]
+    for _ in range(2 * threads.FIRST + 2):
+        fastact.relu(x)
     (m,) = threads._measured.values()
-    assert None not in m.per_element
+    # All threads first; a call that compiled (or loaded) its driver is not a sample.
+    assert seen[0] is True and min(m.samples) == threads.FIRST
     m.per_element = [1.0, 2.0]  # one thread measured faster
     seen.clear()
     for _ in range(threads.EXPLORE):
         fastact.relu(x, out=x)
     assert seen.count(True) == 1
+
+
+def test_a_call_that_compiles_its_driver_is_not_timed(monkeypatch):
+    import fastact
+    from fastact import dispatch, threads, tuning
+    from fastact.validation import Call
+
+    class Driver:  # compiles (adds an overload) at its first call, as a Numba dispatcher
+        def __init__(self):
+            self.overloads = {}
+
+        def __call__(self, *args):
+            self.overloads["float64[::1]"] = True
+
+    drivers = {True: Driver(), False: Driver()}
+    monkeypatch.setattr(dispatch, "_driver", lambda call, parallel, variant: drivers[parallel])
+    monkeypatch.setitem(tuning.PARALLEL_THRESHOLD, "relu", 1000)
+    monkeypatch.setattr(threads, "_measured", {})
+    monkeypatch.setattr(dispatch, "_numba_threads", lambda: 2)
+    call = Call(fastact.REGISTRY["relu"], "relu", "forward", False)
+    dispatch._run(call, None, (), None, 5000)
+    (m,) = threads._measured.values()
+    assert m.samples == [0, 0]
+    dispatch._run(call, None, (), None, 5000)
+    assert m.samples == [0, 1]
