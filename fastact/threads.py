@@ -67,7 +67,7 @@ def load_tbb() -> str | None:
 
 
 # --------------------------------------------------------------------------- one or all
-EXPLORE = 32  # every EXPLORE-th call above the threshold re-times the mode not chosen
+EXPLORE = 32  # re-time the mode not chosen every EXPLORE x (its time / the chosen one's) calls
 FIRST = 3  # samples of each mode, alternating, before the faster one is chosen
 _WEIGHT = 0.25  # of the newest sample in each mode's moving average
 
@@ -82,10 +82,11 @@ class Measured:
     waits for a worker that has no core: 1.5-2x slower than one thread at the median,
     with stalls of milliseconds. So each mode's time per element is averaged over its
     recent calls (``FIRST`` of each to begin with, alternating), the faster one runs, and
-    every ``EXPLORE``-th call runs the other, so that a change (the matmuls stop, the
-    machine quietens) is seen. The caller leaves out calls that compiled or loaded their
-    driver. Results do not depend on the choice: serial and parallel drivers give the same
-    bits.
+    now and then the other, so that a change (the matmuls stop, the machine quietens) is
+    seen: every ``EXPLORE`` times (its time / the faster's) calls, which keeps what the
+    re-timing costs under 1/``EXPLORE`` of the calls' time. The caller leaves out calls
+    that compiled or loaded their driver. Results do not depend on the choice: serial and
+    parallel drivers give the same bits.
     """
 
     __slots__ = ("per_element", "samples", "calls")
@@ -101,8 +102,12 @@ class Measured:
         if min(serial, parallel) < FIRST:
             return parallel <= serial
         self.calls += 1
-        best = self.per_element[1] <= self.per_element[0]
-        return best if self.calls % EXPLORE else not best
+        serial, parallel = self.per_element
+        best = parallel <= serial
+        if self.calls < EXPLORE * (max(serial, parallel) / min(serial, parallel)):
+            return best
+        self.calls = 0
+        return not best
 
     def record(self, parallel: bool, seconds: float, size: int) -> None:
         old = self.per_element[parallel]
