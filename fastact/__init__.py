@@ -7,6 +7,7 @@ fastact compiles nothing; kernels compile at first use and are cached on disk.
 """
 
 from . import kernels as kernels  # registers every activation
+from . import threads
 from .dispatch import TARGETS, make_public
 from .registry import REGISTRY, Activation, Param
 from .tuning import PARALLEL_THRESHOLD, parallel_threshold
@@ -22,6 +23,9 @@ __all__ = [
     "parallel_threshold",
     "kernels",
 ]
+
+# Before any parallel launch picks Numba's threading layer: see fastact.threads.
+threads.load_tbb()
 
 for _act in REGISTRY.values():
     for _name, _fn in make_public(_act).items():

@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from . import bench_baselines as bb
-from .registry import REGISTRY, ROWWISE
+from . import bench_training
+from .registry import ELEMENTWISE, REGISTRY, ROWWISE
 
 SIZES = (1_000, 100_000, 10_000_000)
 ROW_SHAPES = ((100_000, 10), (1_000, 1_000), (10, 1_000_000))
@@ -330,6 +331,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=int, metavar="N", help="threads for Numba and PyTorch (default: all)"
     )
+    p.add_argument(
+        "--training-loop",
+        action="store_true",
+        help="instead: epochs of a NumPy MLP training loop with NumPy's activations vs "
+        "fastact's (hidden layers: relu, sigmoid, tanh, or the elementwise --only)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of speed-ups (needs matplotlib)")
     p.add_argument("--sizes", help=argparse.SUPPRESS)  # e.g. "100,1000": tests
@@ -371,11 +378,18 @@ def main(argv=None) -> int:
         torch.set_num_threads(threads)
 
     settings = Settings(args.quick)
-    plan = _plan(names, args.quick, sizes)
+    plan = [] if args.training_loop else _plan(names, args.quick, sizes)
     rng = np.random.default_rng(args.seed)
     progress = Progress(len(plan))
-    rows = []
+    rows, training = [], None
     started = time.perf_counter()
+    if args.training_loop:
+        hidden = bench_training.HIDDEN
+        if args.only:
+            hidden = [n for n in names if REGISTRY[n].kind == ELEMENTWISE]
+        rounds = 3 if args.quick else 7
+        progress = Progress(len(hidden) * rounds)
+        training = bench_training.compare(hidden, rounds, progress)
     for i, (act, direction, dtype, shape) in enumerate(plan):
         progress.update(i, f"{act.name} {direction} {dtype} {_size_label(shape)}")
         rows.append(measure(act, direction, dtype, shape, settings, rng))
@@ -386,7 +400,7 @@ def main(argv=None) -> int:
             shape = (2, 2, 128, 128) if args.quick else bb.MASKED_SHAPE
             progress.update(len(plan), f"{name} masked {_size_label(shape)}")
             masked.append(measure_masked(act, "float32", shape, settings, rng))
-    progress.update(len(plan), "done")
+    progress.update(progress.total, "done")
     progress.close()
     elapsed = time.perf_counter() - started
 
@@ -411,7 +425,7 @@ def main(argv=None) -> int:
         "seconds": elapsed,
         "warmup_seconds": sum(r["warmup_s"] for r in rows),
     }
-    print(_report(rows, meta, torch is not None))
+    print(_report(rows, meta, torch is not None, training))
     if masked:
         print("\n## Masked rows (where=, a causal mask)\n")
         print(markdown_masked(masked))
@@ -423,14 +437,14 @@ def main(argv=None) -> int:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "rows": rows, "masked": masked}, f, indent=1)
+            json.dump({"meta": meta, "rows": training or rows, "masked": masked}, f, indent=1)
     if args.plot:
         plot(rows, args.plot, torch is not None)
         print(f"\nPlot written to {args.plot}.")
     return 0
 
 
-def _report(rows, meta, has_torch: bool) -> str:
+def _report(rows, meta, has_torch: bool, training=None) -> str:
     torch_part = f", PyTorch {meta['torch']} ({meta['torch_threads']} threads)" if has_torch else ""
     lines = [
         "# fastact benchmark report",
@@ -439,12 +453,17 @@ def _report(rows, meta, has_torch: bool) -> str:
         f"'{meta['numba_threading_layer']}' layer), NumPy {meta['numpy']}{torch_part}; "
         f"Python {meta['python']} on {meta['machine']} with {meta['cpu_count']} CPUs.",
         "",
+    ]
+    if training is not None:
+        return "\n".join(lines + [bench_training.markdown(training)])
+    lines += [
         markdown(rows, has_torch),
         "",
         "- Times are medians per call; the candidates of a row run interleaved in one "
         "process, in a new order every round.",
-        "- fastact: default target (one thread below its parallel threshold, all Numba "
-        "threads above), writing into a preallocated `out`.",
+        "- fastact: default target (one thread below its parallel threshold; above it, one "
+        "or all Numba threads, whichever its recent calls measured faster), writing into a "
+        "preallocated `out`.",
         "- NumPy: the plain expression a user would write, allocating its result.",
         "- PyTorch: its own kernels with `out=` (backward through `torch.ops.aten`, whose "
         "Python dispatch costs a few µs per call), OMP_WAIT_POLICY="

@@ -13,11 +13,12 @@ import contextlib
 import importlib
 import inspect
 import threading
+import time
 
 import numba
 import numpy as np
 
-from . import tuning
+from . import threads, tuning
 from .drivers import cpu
 from .registry import REQUIRED, ROWWISE, Activation
 from .validation import (
@@ -140,10 +141,33 @@ def _parallel_section():
     return _parallel_guard
 
 
-def _use_parallel(call, target, size):
-    if target is None:
-        return size >= tuning.parallel_threshold(call.act.name) and _numba_threads() > 1
-    return target == "parallel"
+def _run(call, variant, args, target, size):
+    """Run the driver of ``target``. ``None`` runs one thread below the function's
+    threshold; above it, one thread or all, whichever its recent calls of this size
+    measured faster (``threads.Measured``: all threads lose next to busy BLAS threads)."""
+    if target is not None:
+        parallel = target == "parallel"
+        _execute(_driver(call, parallel, variant), parallel, args)
+    elif size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
+        _driver(call, False, variant)(*args)
+    else:
+        measured = threads.measured(call, size)
+        parallel = measured.choose()
+        driver = _driver(call, parallel, variant)
+        compiled = len(driver.overloads)
+        start = time.perf_counter()
+        _execute(driver, parallel, args)
+        seconds = time.perf_counter() - start
+        if len(driver.overloads) == compiled:  # no compile or cache load in the time
+            measured.record(parallel, seconds, size)
+
+
+def _execute(driver, parallel, args):
+    if parallel:
+        with _parallel_section():
+            driver(*args)
+    else:
+        driver(*args)
 
 
 _raw_threads = None
@@ -249,11 +273,7 @@ def _fast(call: Call, arrays, params, axis, out, cpu):
     args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
     if call.rowwise:
         args += (None,)  # no where=
-    if cpu is None and _use_parallel(call, None, size):
-        with _parallel_section():
-            _driver(call, True, variant)(*args)
-    else:
-        _driver(call, False, variant)(*args)
+    _run(call, variant, args, cpu, size)
     return dest
 
 
@@ -338,13 +358,7 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
     args = (*inputs, work, kparams)
     if call.rowwise:
         args += (None if where is None else mask_rows(where, shape, axis),)
-    parallel = _use_parallel(call, target, dest.size)
-    driver = _driver(call, parallel, variant)
-    if parallel:
-        with _parallel_section():
-            driver(*args)
-    else:
-        driver(*args)
+    _run(call, variant, args, target, dest.size)
     if scratch is not None:
         layout.write_back(dest, scratch)
     return dest

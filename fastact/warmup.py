@@ -1,0 +1,161 @@
+"""``python -m fastact.warmup`` (or ``fastact-warmup``): compile kernels into the disk cache.
+
+For container images and CI: run it once where the image is built, with the
+``NUMBA_CACHE_DIR`` (or package folder) that the image keeps, and later processes load
+every chosen kernel instead of compiling it. It iterates over the registry, so it covers
+every registered function: forward and backward, every choice of a choice parameter,
+each dtype and target asked for. A kernel that is already cached is only loaded.
+
+Numba compiles on one core, so the work is shared between processes (``--jobs``), one
+driver per task: Numba's cache index is one file per driver, which two processes must
+not write at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+DTYPES = ("float32", "float64")
+TARGETS = ("cpu", "parallel", "cuda")
+_SHAPE = (4, 16)  # tiny: the call only compiles; rows for the softmax family
+
+
+def _cuda_usable() -> bool:
+    """A real GPU and numba-cuda (the simulator caches nothing)."""
+    try:
+        from numba import config, cuda
+
+        return not config.ENABLE_CUDASIM and cuda.is_available()
+    except Exception:
+        return False
+
+
+def plan(names, targets) -> list[tuple]:
+    """One task per driver: (function, direction, choice or None, target)."""
+    from . import REGISTRY
+
+    return [
+        (name, direction, variant, target)
+        for name in names
+        for direction in ("forward", "backward")
+        for variant in REGISTRY[name].variants
+        for target in targets
+    ]
+
+
+def compile_task(task, dtypes) -> tuple[int, int]:
+    """Compile (or load) one driver for each dtype by calling the public function on tiny
+    input; returns (kernels loaded from the cache, kernels compiled) on the CPU targets."""
+    from . import REGISTRY
+    from . import bench_baselines as bb
+    from .drivers import cpu
+
+    name, direction, variant, target = task
+    act = REGISTRY[name]
+    params = list(bb.params(act))
+    if variant is not None:
+        params[act.params.index(act.choice)] = variant
+    form = act.forward if direction == "forward" else act.backward
+    for dtype in dtypes:
+        form(*bb.make_inputs(act, direction, dtype, _SHAPE), *params, target=target)
+    if target == "cuda":
+        return 0, 0  # counted on the CPU targets only
+    d = cpu._drivers[name, direction, target == "parallel", variant]
+    return d.stats.cache_hits.total(), d.stats.cache_misses.total()
+
+
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _split(value: str, known, what, parser) -> list[str]:
+    items = [v for v in value.replace(" ", ",").split(",") if v]
+    unknown = [v for v in items if v not in known]
+    if unknown:
+        parser.error(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
+    return items
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m fastact.warmup",
+        description="Compile fastact's kernels into Numba's disk cache ahead of time "
+        "(NUMBA_CACHE_DIR, else __pycache__ beside the package).",
+    )
+    p.add_argument("--only", metavar="NAME[,NAME]", help="functions (default: all)")
+    p.add_argument("--dtypes", default=",".join(DTYPES), help="default: %(default)s")
+    p.add_argument(
+        "--targets", help="cpu, parallel, cuda (default: cpu,parallel, and cuda if a GPU is usable)"
+    )
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="processes (default: one per CPU; 1: this one)"
+    )
+    return p
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from . import REGISTRY
+    from .bench import Progress
+
+    names = _split(args.only, REGISTRY, "function(s)", parser) if args.only else list(REGISTRY)
+    dtypes = _split(args.dtypes, DTYPES, "dtype(s)", parser)
+    if args.targets:
+        targets = _split(args.targets, TARGETS, "target(s)", parser)
+        if "cuda" in targets and not _cuda_usable():
+            parser.error("target cuda: no usable GPU, or numba-cuda is not installed")
+    else:
+        targets = ["cpu", "parallel"] + (["cuda"] if _cuda_usable() else [])
+    jobs = args.jobs or _default_jobs()
+    if jobs < 1:
+        parser.error("--jobs must be at least 1")
+
+    tasks = plan(names, targets)
+    jobs = min(jobs, len(tasks))
+    progress = Progress(len(tasks) * len(dtypes))
+    progress.update(0, "starting")
+    done, hits, misses = 0, 0, 0
+    start = time.perf_counter()
+
+    def finished(task, counts):
+        nonlocal done, hits, misses
+        done += len(dtypes)
+        hits, misses = hits + counts[0], misses + counts[1]
+        progress.update(done, " ".join(str(t) for t in task if t is not None))
+
+    if jobs == 1:
+        for task in tasks:
+            finished(task, compile_task(task, dtypes))
+    else:
+        import multiprocessing
+
+        # spawn: a fork would copy this process's Numba and thread state.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = {pool.submit(compile_task, t, dtypes): t for t in tasks}
+            for f in as_completed(futures):
+                finished(futures[f], f.result())
+    progress.close()
+
+    from numba.core import config
+
+    where = config.CACHE_DIR or "__pycache__ beside fastact's modules"
+    print(
+        f"fastact warm-up: {len(tasks) * len(dtypes)} kernels ({len(names)} functions, "
+        f"{', '.join(dtypes)}, {', '.join(targets)}) in {time.perf_counter() - start:.1f} s "
+        f"with {jobs} process{'es' if jobs > 1 else ''}; on the CPU: {misses} compiled, "
+        f"{hits} already cached; cache: {where}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

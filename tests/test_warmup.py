@@ -1,0 +1,70 @@
+"""The warm-up command (SPEC §6): it fills the disk cache so that a new process's first
+calls compile nothing."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastact
+from fastact import warmup
+
+FIRST_CALLS = r"""
+import json
+import numpy as np
+import fastact
+from fastact.drivers import cpu
+x = np.linspace(-3, 3, 64, dtype=np.float32)
+for target in ("cpu", "parallel"):
+    fastact.relu_backward(x, fastact.relu(x, target=target), target=target)
+print(json.dumps({
+    "hits": sum(d.stats.cache_hits.total() for d in cpu._drivers.values()),
+    "misses": sum(d.stats.cache_misses.total() for d in cpu._drivers.values()),
+}))
+"""
+
+
+def _python(args, cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, check=True
+    )
+
+
+@pytest.mark.slow
+def test_after_warmup_a_new_process_compiles_nothing(tmp_path):
+    args = ["--only", "relu", "--dtypes", "float32", "--targets", "cpu,parallel", "--jobs", "2"]
+    done = _python(["-m", "fastact.warmup", *args], tmp_path)
+    assert "4 compiled, 0 already cached" in done.stdout, done.stdout
+    assert "4/4" in done.stderr  # the progress bar
+    first = json.loads(_python(["-c", FIRST_CALLS], tmp_path).stdout.splitlines()[-1])
+    assert first == {"hits": 4, "misses": 0}
+    again = _python(["-m", "fastact.warmup", *args[:-2], "--jobs", "1"], tmp_path)
+    assert "0 compiled, 4 already cached" in again.stdout, again.stdout
+
+
+def test_the_plan_covers_the_registry_and_every_choice():
+    tasks = warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"])
+    for act in fastact.REGISTRY.values():
+        for variant in act.variants:
+            for direction in ("forward", "backward"):
+                assert (act.name, direction, variant, "parallel") in tasks
+    assert (
+        len(tasks) == len(set(tasks)) == 4 * sum(len(a.variants) for a in fastact.REGISTRY.values())
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "relu,nosuch"], "unknown function(s) nosuch"),
+        (["--dtypes", "float16"], "unknown dtype(s) float16"),
+        (["--targets", "gpu"], "unknown target(s) gpu"),
+    ],
+)
+def test_bad_arguments_are_named(args, message, capsys):
+    with pytest.raises(SystemExit):
+        warmup.main(args)
+    assert message in capsys.readouterr().err
