@@ -13,6 +13,7 @@ import json, sys, time
 t = time.perf_counter()
 import numpy as np
 import fastact
+from fastact import bench_baselines as bb
 from fastact.drivers import cpu
 imported = time.perf_counter() - t
 built_at_import = len(cpu._drivers)
@@ -22,8 +23,8 @@ for act in fastact.REGISTRY.values():
     for dtype in (np.float32, np.float64):
         for target in ("cpu", "parallel"):
             xs = x.astype(dtype)
-            y = act.forward(xs, target=target)
-            act.backward(xs, y, target=target)
+            y = act.forward(xs, *bb.params(act), target=target)
+            act.backward(xs, y, *bb.params(act), target=target)
 calls = time.perf_counter() - t
 hits = sum(d.stats.cache_hits.total() for d in cpu._drivers.values())
 misses = sum(d.stats.cache_misses.total() for d in cpu._drivers.values())
