@@ -26,6 +26,7 @@ import numpy as np
 
 from . import bench_baselines as bb
 from . import bench_training
+from .codegen import host_vector_bits
 from .registry import ELEMENTWISE, REGISTRY, ROWWISE
 
 SIZES = (1_000, 100_000, 10_000_000)
@@ -417,6 +418,8 @@ def main(argv=None) -> int:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": _cpu_count(),
+        "cpu": bench_training.cpu_model(),
+        "vector_bits": host_vector_bits(),
         "numba_threads": threads,
         "numba_threading_layer": layer,
         "torch_threads": None if torch is None else torch.get_num_threads(),
@@ -451,7 +454,8 @@ def _report(rows, meta, has_torch: bool, training=None) -> str:
         "",
         f"fastact {meta['fastact']}, Numba {meta['numba']} ({_threads(meta['numba_threads'])}, "
         f"'{meta['numba_threading_layer']}' layer), NumPy {meta['numpy']}{torch_part}; "
-        f"Python {meta['python']} on {meta['machine']} with {meta['cpu_count']} CPUs.",
+        f"Python {meta['python']} on {meta['machine']} with {meta['cpu_count']} CPUs: "
+        f"{meta['cpu']}, {meta['vector_bits']}-bit vectors.",
         "",
     ]
     if training is not None:
