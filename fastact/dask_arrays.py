@@ -17,11 +17,6 @@ import numpy as np
 
 from . import validation as v
 
-_PUBLIC = {  # (direction, in place) -> the Activation attribute holding the form
-    ("forward", False): "forward",
-    ("backward", False): "backward",
-}
-
 
 def run(call, arrays, params, axis, out, target, where=None):
     """Build the lazy result of one public call on dask arrays."""
@@ -57,7 +52,8 @@ def run(call, arrays, params, axis, out, target, where=None):
         # Each block of the broadcast mask is a broadcast view of the mask's own block:
         # a (T, T) causal mask is not materialised to the scores' shape.
         arrays.append(da.broadcast_to(da.asarray(where), shape).rechunk(arrays[0].chunks))
-    fn = functools.partial(getattr(call.act, _PUBLIC[call.direction, False]), **kw)
+    public = call.act.forward if call.direction == "forward" else call.act.backward
+    fn = functools.partial(public, **kw)
     block = functools.partial(_block, fn, tuple(params), where is not None)
     meta = np.empty((0,) * arrays[0].ndim, result)
     return da.map_blocks(block, *arrays, dtype=result, meta=meta)

@@ -481,27 +481,29 @@ def _mask_ref(where, x):
     return np.ones(np.shape(x), bool) if where is None else np.broadcast_to(where, np.shape(x))
 
 
-def _softmax_ref(x, axis, where=None):
+def _shifted_ref(x, axis, where):
+    """x - max with masked elements at -inf (a fully masked row's max taken as 0), and the
+    row sums of its exps."""
     keep = _mask_ref(where, x)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         t = np.where(keep, x, -np.inf)
         m = np.max(t, axis=axis, keepdims=True)
         if where is not None:
             m = np.where(m == -np.inf, 0.0, m)
-        e = np.exp(t - m)
-        s = np.sum(e, axis=axis, keepdims=True)
-        return np.where(s == 0, 0.0, e / s)
+        d = t - m
+        return d, np.sum(np.exp(d), axis=axis, keepdims=True)
+
+
+def _softmax_ref(x, axis, where=None):
+    d, s = _shifted_ref(x, axis, where)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s == 0, 0.0, np.exp(d) / s)
 
 
 def _log_softmax_ref(x, axis, where=None):
-    keep = _mask_ref(where, x)
+    d, s = _shifted_ref(x, axis, where)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(keep, x, -np.inf)
-        m = np.max(t, axis=axis, keepdims=True)
-        if where is not None:
-            m = np.where(m == -np.inf, 0.0, m)
-        s = np.sum(np.exp(t - m), axis=axis, keepdims=True)
-        return (t - m) - np.where(s == 0, 0.0, np.log(s))
+        return d - np.where(s == 0, 0.0, np.log(s))
 
 
 def _softmin_ref(x, axis, where=None):
