@@ -84,38 +84,22 @@ def _two_sum(s, c, v):
 
 
 @kernel
-def _sum_compensated(a, s, c, lanes):
-    """Add the float64 array a to the compensated sum (s, c), within about one ULP.
-
-    TwoSum in len(lanes) // 2 independent lanes, which vectorize (2.6x faster), then
-    merged; ``lanes`` None (GPU code, which cannot allocate it) gives four scalar lanes.
-    """
+def _sum_compensated(a, s, c):
+    """Add the float64 array a to the compensated sum (s, c), within about one ULP:
+    TwoSum in four independent scalar lanes (GPU code; the CPU's rows sum in vector lanes
+    as they compute the exps)."""
     inline_here()
-    if lanes is None:
-        n4 = a.size - a.size % 4
-        s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
-        for i in range(0, n4, 4):
-            s0, c0 = _two_sum(s0, c0, a[i])
-            s1, c1 = _two_sum(s1, c1, a[i + 1])
-            s2, c2 = _two_sum(s2, c2, a[i + 2])
-            s3, c3 = _two_sum(s3, c3, a[i + 3])
-        s, c = _two_sum(s, c + c0 + c1 + c2 + c3, s0)
-        s, c = _two_sum(s, c, s1)
-        s, c = _two_sum(s, c, s2)
-        s, c = _two_sum(s, c, s3)
-    else:
-        L = lanes.size // 2  # read at run time: see _softmax_tile
-        ls = lanes[:L]
-        lc = lanes[L:]
-        ls[:] = 0.0
-        lc[:] = 0.0
-        n4 = a.size - a.size % L
-        for i in range(0, n4, L):
-            ai = a[i : i + L]
-            for k in range(L):
-                ls[k], lc[k] = _two_sum(ls[k], lc[k], ai[k])
-        for k in range(L):
-            s, c = _two_sum(s, c + lc[k], ls[k])
+    n4 = a.size - a.size % 4
+    s0 = s1 = s2 = s3 = c0 = c1 = c2 = c3 = 0.0
+    for i in range(0, n4, 4):
+        s0, c0 = _two_sum(s0, c0, a[i])
+        s1, c1 = _two_sum(s1, c1, a[i + 1])
+        s2, c2 = _two_sum(s2, c2, a[i + 2])
+        s3, c3 = _two_sum(s3, c3, a[i + 3])
+    s, c = _two_sum(s, c + c0 + c1 + c2 + c3, s0)
+    s, c = _two_sum(s, c, s1)
+    s, c = _two_sum(s, c, s2)
+    s, c = _two_sum(s, c, s3)
     for i in range(n4, a.size):
         s, c = _two_sum(s, c, a[i])
     return s, c
@@ -123,7 +107,7 @@ def _sum_compensated(a, s, c, lanes):
 
 # TwoSum lanes of the float64 row sum (two vectors of AVX-512), and its scratch size.
 _LANES = 16
-_SCRATCH = 2 * _LANES
+_SCRATCH = 3 * _LANES  # sums, error terms, counts of 1s
 
 
 # Elements per exp-and-sum step of a row: the sum re-reads the exps while they are in L1.
@@ -200,6 +184,58 @@ def _family(name, sign, log):
         if log and buf is None:
             for i in range(n):
                 s, c = _two_sum(s, c, float(_exp_diff(sg * x[i], m)))
+        elif lanes is not None and not is_single(x):
+            # float64: each exp goes straight into the compensated sum (TwoSum lanes), in
+            # one loop with no buffer: the sum hides under the exps' arithmetic (1.1x).
+            L = lanes.size // 3  # read at run time: see tile
+            ls = lanes[:L]
+            lc = lanes[L:]
+            ls[:] = 0.0
+            lc[:] = 0.0
+            n4 = n - n % L
+            if log:
+                # The 1s (the max's) counted apart, as in float32 (see _lse_shift): added
+                # to a lane's sum, they would leave the tiny exps beside them to the plain
+                # sum of its error term (5 ULP at gaps of 80).
+                lo = lanes[2 * L : 3 * L]
+                lo[:] = 0.0
+                for i in range(0, n4, L):
+                    xi = x[i : i + L]
+                    for k in range(L):
+                        e = _exp_diff(sg * xi[k], m)
+                        lo[k] += 1.0 if e == 1.0 else 0.0
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e if e != 1.0 else 0.0)
+                ones = 0.0
+                for k in range(L):
+                    ones += lo[k]
+            elif same_data(x, out):  # in place: one array in the loop (codegen.same_data)
+                for i in range(0, n4, L):
+                    oi = out[i : i + L]
+                    for k in range(L):
+                        e = _exp_diff(sg * oi[k], m)
+                        oi[k] = e
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
+            else:
+                for i in range(0, n4, L):
+                    xi = x[i : i + L]
+                    oi = out[i : i + L]
+                    for k in range(L):
+                        e = _exp_diff(sg * xi[k], m)
+                        oi[k] = e
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
+            for k in range(L):
+                s, c = _two_sum(s, c + lc[k], ls[k])
+            for i in range(n4, n):
+                e = _exp_diff(sg * x[i], m)
+                if not log:
+                    out[i] = e
+                    s, c = _two_sum(s, c, e)
+                elif e == 1.0:
+                    ones += 1.0
+                else:
+                    s, c = _two_sum(s, c, e)
+            if log:  # the order of the float32 sums below: c counts the 1s, s the rest
+                s, c = s + c, ones
         else:
             for b in range(0, n, _ROW_BLOCK):
                 # Slices, so that every loop counts from 0: an index range(b, e) is not
@@ -246,11 +282,12 @@ def _family(name, sign, log):
                         s += float(a if a != one else zero)
                         c += float(one if a == one else zero)
                 else:
-                    # A reordered sum of a few hundred float64 terms already costs ~5 ULP.
-                    s, c = _sum_compensated(eb, s, c, lanes)
+                    # (GPU code.) A reordered sum of a few hundred float64 terms already
+                    # costs ~5 ULP.
+                    s, c = _sum_compensated(eb, s, c)
         if log:
-            # float32: c counts the 1s, s sums the rest (the order _lse_shift wants).
-            hi = _lse_shift(c, s, T) if is_single(x) else _lse_shift(s, c, T)
+            # c counts the 1s, s sums the rest (on the CPU; GPU float64: s + c is the sum).
+            hi = _lse_shift(c, s, T) if is_single(x) or lanes is not None else _lse_shift(s, c, T)
             # (t - m) - log(sum): both terms <= 0, no cancellation; t = m gives -log(sum).
             if same_data(x, out):
                 for i in range(n):
@@ -293,7 +330,7 @@ def _family(name, sign, log):
         core(out, out, lanes, buf, T(1), True)
 
     @kernel
-    def tile(x, out, base, n, buf, m, s, c, mask, midx):
+    def tile(x, out, base, n, buf, m, s, c, ones, mask, midx):
         """The ``m.size`` (at most _TILE) rows of length n from flat index ``base`` of the
         row-major x, into out (mask: None, or the 2-D mask and the tile's midx). The tile
         is transposed into buf, so that every vector operation works on one element of
@@ -324,14 +361,18 @@ def _family(name, sign, log):
         for k in range(L):
             m[k] = _masked_max(m[k], mask is not None)
         if log:
-            # The exps summed as they come (bj keeps t for the last pass), compensated:
-            # see _lse_shift.
+            # The exps summed as they come (bj keeps t for the last pass), compensated,
+            # the 1s (the max's) counted apart: see _lse_shift and core.
+            for k in range(L):
+                ones[k] = 0.0
             for j in range(n):
                 bj = buf[j * L : (j + 1) * L]
                 for k in range(L):
-                    s[k], c[k] = _two_sum(s[k], c[k], float(_exp_diff(bj[k], m[k])))
+                    e = float(_exp_diff(bj[k], m[k]))
+                    ones[k] += 1.0 if e == 1.0 else 0.0
+                    s[k], c[k] = _two_sum(s[k], c[k], e if e != 1.0 else 0.0)
             for k in range(L):
-                s[k] = _lse_shift(s[k], c[k], T)
+                s[k] = _lse_shift(ones[k], s[k] + c[k], T)
             for j in range(n):
                 bj = buf[j * L : (j + 1) * L]
                 oj = out[base + j : base + L * n : n]
@@ -369,11 +410,12 @@ def _family(name, sign, log):
         rows, n = x.shape
         if 0 < n <= _TILE_ROW_MAX[0 if is_single(x) else 1]:
             own = np.empty(n * _TILE + _TILE, x.dtype)
-            own64 = np.empty(2 * _TILE)
+            own64 = np.empty(3 * _TILE)
             buf = borrowed(own)[: n * _TILE]
             m = borrowed(own)[n * _TILE :]
             s = borrowed(own64)[:_TILE]
-            c = borrowed(own64)[_TILE:]
+            c = borrowed(own64)[_TILE : 2 * _TILE]
+            ones = borrowed(own64)[2 * _TILE :]
             xf = x.reshape(x.size)
             of = out.reshape(out.size)
             for r in range(0, rows, _TILE):
@@ -381,9 +423,11 @@ def _family(name, sign, log):
                 # row's result never depends on how the drivers split the rows.
                 k = min(_TILE, rows - r)
                 if where is None:
-                    tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k], None, None)
+                    tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k], ones[:k], None, None)
                 else:
-                    tile(xf, of, r * n, n, buf, m[:k], s[:k], c[:k], where[0], where[1][r:])
+                    tile(
+                        xf, of, r * n, n, buf, m[:k], s[:k], c[:k], ones[:k], where[0], where[1][r:]
+                    )
             keep_alive(own)
             keep_alive(own64)
         else:
