@@ -183,7 +183,7 @@ def test_rows_within_ulp_of_mpmath(act, dtype, shape, rng):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("n", [2, 7, 90, 300, 5000])  # 90: the longest tiles of float64
+@pytest.mark.parametrize("n", [2, 7, 40, 300, 5000])  # up to 40: tiles of rows in float64
 def test_log_softmax_near_zero(dtype, n, rng):
     # One dominant element: its log_softmax, -log(1 + sum of tiny exps), is near 0, where
     # x - max - log(sum) cancels (and log(sum) of a rounded sum loses everything).
@@ -197,7 +197,7 @@ def test_log_softmax_near_zero(dtype, n, rng):
         assert_ulp(got, want, MAX_ULP, f"gap {gap}")
 
 
-@pytest.mark.parametrize("n", [3, 40, 3000])  # short rows (tiles of rows), long rows
+@pytest.mark.parametrize("n", [3, 20, 3000])  # short rows (tiles of rows), long rows
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
 def test_rows_with_nan_or_inf_give_nan_rows(act, dtype, n, rng):

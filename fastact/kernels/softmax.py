@@ -116,7 +116,7 @@ _ROW_BLOCK = 2048
 # Rows per tile of the short-row path (a multiple of every vector width), and the longest
 # rows it takes (float32, float64), measured: beyond them the row path is faster.
 _TILE = 16
-_TILE_ROW_MAX = (40, 96)
+_TILE_ROW_MAX = (24, 48)
 
 
 def _mask_row(where, r):
