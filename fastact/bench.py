@@ -26,7 +26,7 @@ import numpy as np
 
 from . import bench_baselines as bb
 from . import bench_training
-from .codegen import host_vector_bits
+from .codegen import vector_bits
 from .registry import ELEMENTWISE, REGISTRY, ROWWISE
 
 SIZES = (1_000, 100_000, 10_000_000)
@@ -419,7 +419,7 @@ def main(argv=None) -> int:
         "machine": platform.machine(),
         "cpu_count": _cpu_count(),
         "cpu": bench_training.cpu_model(),
-        "vector_bits": host_vector_bits(),
+        "vector_bits": vector_bits(),
         "numba_threads": threads,
         "numba_threading_layer": layer,
         "torch_threads": None if torch is None else torch.get_num_threads(),

@@ -34,15 +34,27 @@ from numba.extending import intrinsic, overload, register_jitable
 PREFERRED_VECTOR_WIDTH = 512
 
 
-def host_vector_bits() -> int:
-    """The vector width fastact's loops get on this CPU: 512 bits with AVX-512 (asked for by
-    ``prefer_wide_vectors``), 256 with AVX2, else 128. The report prints it beside each run."""
-    from llvmlite import binding
+def vector_bits() -> int:
+    """The vector width fastact's loops are compiled for: 512 bits with AVX-512 (asked for
+    by ``prefer_wide_vectors``), 256 with AVX2, else 128. Read from a small loop compiled
+    (uncached) the way the drivers are, so it follows ``NUMBA_CPU_NAME`` and
+    ``NUMBA_CPU_FEATURES`` as well as the host. The report prints it beside each run."""
+    import re
 
-    features = binding.get_host_cpu_features()
-    if features.get("avx512f"):
-        return min(512, PREFERRED_VECTOR_WIDTH)
-    return 256 if features.get("avx2") else 128
+    import numpy as np
+    from numba import njit
+
+    def scale(x, out):
+        for i in range(x.size):
+            prefer_wide_vectors()
+            out[i] = x[i] * np.float32(3) + np.float32(1)
+
+    f = njit(error_model="numpy")(scale)
+    x = np.ones(64, np.float32)
+    f(x, np.empty_like(x))
+    asm = f.inspect_asm(f.signatures[0])
+    widths = {"z": 512, "y": 256, "x": 128}
+    return max((widths[w] for w in re.findall(r"\bv\w+ps\s+[^\n]*%([xyz])mm", asm)), default=128)
 
 
 def _function_attribute(attribute, cpu_only=False):
