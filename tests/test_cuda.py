@@ -200,8 +200,11 @@ def test_zero_size_and_0d():
 PATHS = {"warp": (1024, 1024), "block": (1, 1024), "online": (1, 1)}
 
 
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+# Each family member down one algorithm here (every axis), and down every algorithm in
+# test_row_paths_with_where: the simulator takes ~10 s per case.
+@pytest.mark.parametrize(
+    "act, path", list(zip(ROWWISE_ACTS, PATHS, strict=True)), ids=lambda v: getattr(v, "name", v)
+)
 def test_row_paths_and_axes(act, path, monkeypatch, rng):
     monkeypatch.setattr(fc, "WARP_ROW_MAX", PATHS[path][0])
     monkeypatch.setattr(fc, "BLOCK_ROW_MAX", PATHS[path][1])
