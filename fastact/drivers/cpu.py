@@ -16,14 +16,15 @@ that kernels depend on: editing the math invalidates every cached driver.
 import threading
 import types
 
+import numpy as np
 from numba import njit, prange
 
-from ..codegen import borrowed, prefer_wide_vectors, same_data
+from ..codegen import borrowed, inline_here, kernel, prefer_wide_vectors, same_data
 from ..registry import ELEMENTWISE, ROWWISE
 from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
-_forward = _backward = None
+_forward = _backward = _share = None
 _PARALLEL = False
 
 
@@ -145,6 +146,164 @@ def _rows_per_block(rows, parallel):
     return step if step < 16 else -(-step // 16) * 16
 
 
+# ------------------------------------------------------------------ per-channel drivers
+# An array parameter (registry ``Param.axis``: prelu's weight, the fused bias) gives each
+# element a value ``c[ch]`` by its index along one axis. The drivers see x as rows of
+# channels, ``(rows, C)`` when that axis is the last (the loop over channels is the
+# contiguous, vectorized one), else as ``(outer, C, inner)`` (the loop over inner is).
+# The kernels take the value in the array parameter's place: ``_forward(x, v, *params)``,
+# ``_backward(grad, saved, v, *params)``, and ``_share(grad, saved, v, grad_input)`` is
+# an element's contribution to the parameter's gradient (for a bias, the kernels are
+# wrappers of the function's own: see _biased_forward).
+#
+# The gradient of the parameter is summed in float64 over a partition that depends on
+# the shape alone (CHANNEL_BLOCK elements a block), never on the number of threads: each
+# block sums its rows in order into a partial row of its own, and the partials are then
+# added in block order. One thread and all threads give the same bits; so does the GPU,
+# which uses the same blocks (drivers.cuda).
+CHANNEL_BLOCK = 65536
+
+
+@njit(cache=True)
+def channel_blocks(rows, channels, inner):
+    """``(rows per block, chunks per row)``: the reduction's partition, from the shape
+    alone. ``(rows, C)`` views: blocks of whole rows; ``(outer, C, inner)`` views: each
+    ``x[o, ch]`` row of ``inner`` elements cut into chunks."""
+    if inner == 1:
+        return max(1, CHANNEL_BLOCK // max(channels, 1)), 1
+    return 1, -(-inner // CHANNEL_BLOCK)
+
+
+def last_forward(x, c, out, params):
+    x, c, out = borrowed(x), borrowed(c), borrowed(out)
+    rows, n = x.shape
+    step = channel_blocks(rows, n, 1)[0]
+    in_place = same_data(x, out)
+    for b in prange((rows + step - 1) // step):
+        prefer_wide_vectors()
+        for r in range(b * step, min(rows, (b + 1) * step)):
+            xr, orow = x[r], out[r]
+            if in_place:
+                for j in range(n):
+                    orow[j] = _forward(orow[j], c[j], *params)
+            else:
+                for j in range(n):
+                    orow[j] = _forward(xr[j], c[j], *params)
+
+
+def last_backward(grad, saved, c, out, params):
+    grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
+    rows, n = grad.shape
+    step = channel_blocks(rows, n, 1)[0]
+    blocks = (rows + step - 1) // step
+    partial = np.zeros((blocks, n), np.float64)
+    in_place = same_data(grad, out)
+    for b in prange(blocks):
+        prefer_wide_vectors()
+        p = partial[b]
+        for r in range(b * step, min(rows, (b + 1) * step)):
+            gr, sr, orow = grad[r], saved[r], out[r]
+            if in_place:
+                for j in range(n):
+                    g = orow[j]
+                    d = _backward(g, sr[j], c[j], *params)
+                    orow[j] = d
+                    p[j] += _share(g, sr[j], c[j], d)
+            else:
+                for j in range(n):
+                    d = _backward(gr[j], sr[j], c[j], *params)
+                    orow[j] = d
+                    p[j] += _share(gr[j], sr[j], c[j], d)
+    total = np.zeros(n, np.float64)
+    for b in range(blocks):
+        total += partial[b]
+    return total
+
+
+def inner_forward(x, c, out, params):
+    x, c, out = borrowed(x), borrowed(c), borrowed(out)
+    outer, n, inner = x.shape
+    chunks = channel_blocks(outer, n, inner)[1]
+    step = -(-inner // chunks)
+    in_place = same_data(x, out)
+    for u in prange(outer * n * chunks):
+        prefer_wide_vectors()
+        o = u // (n * chunks)
+        j = u // chunks % n
+        k = u % chunks
+        v = c[j]
+        lo, hi = k * step, min(inner, (k + 1) * step)
+        xr, orow = x[o, j, lo:hi], out[o, j, lo:hi]
+        if in_place:
+            for i in range(orow.size):
+                orow[i] = _forward(orow[i], v, *params)
+        else:
+            for i in range(orow.size):
+                orow[i] = _forward(xr[i], v, *params)
+
+
+def inner_backward(grad, saved, c, out, params):
+    grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
+    outer, n, inner = grad.shape
+    chunks = channel_blocks(outer, n, inner)[1]
+    step = -(-inner // chunks)
+    partial = np.zeros((outer, n, chunks), np.float64)
+    in_place = same_data(grad, out)
+    for u in prange(outer * n * chunks):
+        prefer_wide_vectors()
+        o = u // (n * chunks)
+        j = u // chunks % n
+        k = u % chunks
+        v = c[j]
+        lo, hi = k * step, min(inner, (k + 1) * step)
+        gr, sr, orow = grad[o, j, lo:hi], saved[o, j, lo:hi], out[o, j, lo:hi]
+        acc = 0.0
+        if in_place:
+            for i in range(orow.size):
+                g = orow[i]
+                d = _backward(g, sr[i], v, *params)
+                orow[i] = d
+                acc += _share(g, sr[i], v, d)
+        else:
+            for i in range(orow.size):
+                d = _backward(gr[i], sr[i], v, *params)
+                orow[i] = d
+                acc += _share(gr[i], sr[i], v, d)
+        partial[o, j, k] = acc
+    total = np.zeros(n, np.float64)
+    for o in range(outer):
+        for j in range(n):
+            for k in range(chunks):
+                total[j] += partial[o, j, k]
+    return total
+
+
+# The kernels of a fused bias: the function's own, bound as ``_inner``, at x + b (the
+# sum rounded once, in the compute dtype). A backward that saves the input takes the
+# forward's x before the bias; one that saves the output (sigmoid, tanh) ignores b.
+_inner = None
+
+
+def _biased_forward(x, b, *params):
+    inline_here()
+    return _inner(x + b, *params)
+
+
+def _biased_backward_input(grad, x, b, *params):
+    inline_here()
+    return _inner(grad, x + b, *params)
+
+
+def _biased_backward_output(grad, y, b, *params):
+    inline_here()
+    return _inner(grad, y, *params)
+
+
+def _bias_share(grad, saved, b, grad_input):
+    inline_here()
+    return grad_input
+
+
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
@@ -152,6 +311,10 @@ _TEMPLATES = {
     (ROWWISE, "backward"): rows_backward,
     ("blocks", "forward"): blocks_forward,
     ("blocks", "backward"): blocks_backward,
+    ("last", "forward"): last_forward,
+    ("last", "backward"): last_backward,
+    ("inner", "forward"): inner_forward,
+    ("inner", "backward"): inner_backward,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
@@ -193,4 +356,45 @@ def _build(activation, direction, parallel, variant):
     bound["_PARALLEL"] = parallel
     fn = types.FunctionType(template.__code__, bound, name)
     fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
+    return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)
+
+
+def compiled_channel(activation, direction: str, parallel: bool, variant, layout: str, bias: bool):
+    """The per-channel driver (``layout`` "last": ``(rows, C)`` views, "inner":
+    ``(outer, C, inner)``) of ``activation``'s own array parameter or, with ``bias``, of
+    its fused bias. Backward drivers return the parameter's gradient (float64)."""
+    key = (activation.name, direction, parallel, variant, layout, bias)
+    try:
+        return _drivers[key]
+    except KeyError:
+        with _lock:
+            if key not in _drivers:
+                _drivers[key] = _build_channel(*key[1:], activation)
+            return _drivers[key]
+
+
+def _rebound(template, name, **bind):
+    fn = types.FunctionType(template.__code__, dict(template.__globals__, **bind), name)
+    fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
+    return fn
+
+
+def _build_channel(direction, parallel, variant, layout, bias, activation):
+    own = activation.kernel(direction, variant)
+    tag = activation.name if variant is None else f"{activation.name}_{variant}"
+    if bias:
+        tag += "_bias"
+        if direction == "forward":
+            wrapper = _biased_forward
+        elif activation.saves == "input":
+            wrapper = _biased_backward_input
+        else:
+            wrapper = _biased_backward_output
+        own = kernel(_rebound(wrapper, f"{wrapper.__name__}__{tag}", _inner=own))
+        share = kernel(_rebound(_bias_share, "_bias_share"))
+    else:
+        share = activation.array_param.grad_kernel
+    template = _TEMPLATES[layout, direction]
+    name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
+    fn = _rebound(template, name, _forward=own, _backward=own, _share=share, _PARALLEL=parallel)
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)
