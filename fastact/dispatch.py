@@ -386,6 +386,8 @@ def _channel(call: Call, arrays, params, bias, out, target):
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
     own = call.act.array_param
+    if own is not None and bias is not None:
+        check_channel(call, "bias", bias, ())  # raises: not for functions with their own
     name = own.name if own is not None else "bias"
     value = params[0] if own is not None else bias
     if any(map(is_dask, (*arrays, out, value))):
