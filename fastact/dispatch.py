@@ -559,6 +559,9 @@ def make_public(act: Activation) -> dict:
         fn = _make_form(call, bind)
         fn.__name__ = fn.__qualname__ = call.name
         fn.__module__ = "fastact"
+        own = act.array_param
+        if own is not None and direction == "backward":
+            returns = f"the pair ({'``grad``' if inplace else 'the gradient'}, grad_{own.name})"
         fn.__doc__ = _doc(act, suffix, direction, returns)
         fn.__signature__ = _signature(
             call.arg_names, names, defaults, inplace, act.takes_where, act.takes_bias
