@@ -144,20 +144,27 @@ def measure(act, direction, dtype, shape, settings: Settings, rng) -> dict:
     }
 
 
+def _warm_and_time(make, impls, settings: Settings, rng) -> dict:
+    """Median times of ``make(impl)`` for the implementations that exist, each called
+    once first (JIT and torch warm-up), then interleaved."""
+    candidates = {}
+    for impl in impls:
+        try:
+            candidates[impl] = make(impl)
+        except NotImplementedError:
+            pass
+    for fn in candidates.values():
+        fn()
+    return _interleaved(candidates, settings, rng)
+
+
 def measure_masked(act, dtype, shape, settings: Settings, rng) -> dict:
     """The masked case (``bench_baselines.masked_candidate``): fastact with ``where=``
     beside its unmasked call and the peers' fill-then-call, into one preallocated ``out``."""
     x, mask = bb.masked_inputs(dtype, shape)
     out = np.empty(shape, dtype)
-    candidates = {}
-    for impl in bb.MASKED_IMPLEMENTATIONS:
-        try:
-            candidates[impl] = bb.masked_candidate(act, impl, x, mask, out=out)
-        except NotImplementedError:
-            pass
-    for fn in candidates.values():
-        fn()
-    t = _interleaved(candidates, settings, rng)
+    make = lambda impl: bb.masked_candidate(act, impl, x, mask, out=out)  # noqa: E731
+    t = _warm_and_time(make, bb.MASKED_IMPLEMENTATIONS, settings, rng)
     return {
         "function": act.name,
         "dtype": dtype,
@@ -193,15 +200,8 @@ def measure_bias(act, direction, dtype, shape, settings: Settings, rng) -> dict:
     call without a bias and the separate add-then-call (backward: then ``.sum(axis=0)``)."""
     arrays = bb.bias_inputs(act, direction, dtype, shape)
     out = np.empty(shape, dtype)
-    candidates = {}
-    for impl in bb.BIAS_IMPLEMENTATIONS:
-        try:
-            candidates[impl] = bb.bias_candidate(act, direction, impl, arrays, out=out)
-        except NotImplementedError:
-            pass
-    for fn in candidates.values():
-        fn()
-    t = _interleaved(candidates, settings, rng)
+    make = lambda impl: bb.bias_candidate(act, direction, impl, arrays, out=out)  # noqa: E731
+    t = _warm_and_time(make, bb.BIAS_IMPLEMENTATIONS, settings, rng)
     return {
         "function": act.name,
         "form": direction,
