@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_same, layouts
 
 import fastact
-from fastact.drivers import cpu
+from fastact.drivers import channel
 
 ACT = fastact.REGISTRY["prelu"]
 
@@ -90,8 +90,8 @@ def test_weight_gradient_is_the_same_on_one_thread_and_all(shape, n, rng):
 
 
 def test_reduction_partition_depends_on_the_shape_only():
-    assert cpu.channel_blocks(10_000, 1000, 1) == (cpu.CHANNEL_BLOCK // 1000, 1)
-    assert cpu.channel_blocks(2, 3, 3 * cpu.CHANNEL_BLOCK + 1) == (1, 4)
+    assert channel.blocks(10_000, 1000, 1) == (channel.BLOCK // 1000, 1)
+    assert channel.blocks(2, 3, 3 * channel.BLOCK + 1) == (1, 4)
 
 
 def test_layouts(rng):

@@ -19,9 +19,9 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from ..codegen import borrowed, inline_here, kernel, prefer_wide_vectors, same_data
+from ..codegen import borrowed, prefer_wide_vectors, same_data
 from ..registry import ELEMENTWISE, ROWWISE
-from . import source_fingerprint
+from . import channel, source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
 _forward = _backward = _share = None
@@ -154,30 +154,17 @@ def _rows_per_block(rows, parallel):
 # The kernels take the value in the array parameter's place: ``_forward(x, v, *params)``,
 # ``_backward(grad, saved, v, *params)``, and ``_share(grad, saved, v, grad_input)`` is
 # an element's contribution to the parameter's gradient (for a bias, the kernels are
-# wrappers of the function's own: see _biased_forward).
+# wrappers of the function's own: see drivers/channel.py).
 #
-# The gradient of the parameter is summed in float64 over a partition that depends on
-# the shape alone (CHANNEL_BLOCK elements a block), never on the number of threads: each
-# block sums its rows in order into a partial row of its own, and the partials are then
-# added in block order. One thread and all threads give the same bits; so does the GPU,
-# which uses the same blocks (drivers.cuda).
-CHANNEL_BLOCK = 65536
-
-
-@njit(cache=True)
-def channel_blocks(rows, channels, inner):
-    """``(rows per block, chunks per row)``: the reduction's partition, from the shape
-    alone. ``(rows, C)`` views: blocks of whole rows; ``(outer, C, inner)`` views: each
-    ``x[o, ch]`` row of ``inner`` elements cut into chunks."""
-    if inner == 1:
-        return max(1, CHANNEL_BLOCK // max(channels, 1)), 1
-    return 1, -(-inner // CHANNEL_BLOCK)
+# The parameter's gradient is summed over the partition of ``channel.blocks`` (the same
+# on every target, whatever the number of threads): see drivers/channel.py.
+_channel_blocks = njit(cache=True)(channel.blocks)
 
 
 def last_forward(x, c, out, params):
     x, c, out = borrowed(x), borrowed(c), borrowed(out)
     rows, n = x.shape
-    step = channel_blocks(rows, n, 1)[0]
+    step = _channel_blocks(rows, n, 1)[0]
     in_place = same_data(x, out)
     for b in prange((rows + step - 1) // step):
         prefer_wide_vectors()
@@ -194,7 +181,7 @@ def last_forward(x, c, out, params):
 def last_backward(grad, saved, c, out, params):
     grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
     rows, n = grad.shape
-    step = channel_blocks(rows, n, 1)[0]
+    step = _channel_blocks(rows, n, 1)[0]
     blocks = (rows + step - 1) // step
     partial = np.zeros((blocks, n), np.float64)
     in_place = same_data(grad, out)
@@ -223,7 +210,7 @@ def last_backward(grad, saved, c, out, params):
 def inner_forward(x, c, out, params):
     x, c, out = borrowed(x), borrowed(c), borrowed(out)
     outer, n, inner = x.shape
-    chunks = channel_blocks(outer, n, inner)[1]
+    chunks = _channel_blocks(outer, n, inner)[1]
     step = -(-inner // chunks)
     in_place = same_data(x, out)
     for u in prange(outer * n * chunks):
@@ -245,7 +232,7 @@ def inner_forward(x, c, out, params):
 def inner_backward(grad, saved, c, out, params):
     grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
     outer, n, inner = grad.shape
-    chunks = channel_blocks(outer, n, inner)[1]
+    chunks = _channel_blocks(outer, n, inner)[1]
     step = -(-inner // chunks)
     partial = np.zeros((outer, n, chunks), np.float64)
     in_place = same_data(grad, out)
@@ -278,32 +265,6 @@ def inner_backward(grad, saved, c, out, params):
     return total
 
 
-# The kernels of a fused bias: the function's own, bound as ``_inner``, at x + b (the
-# sum rounded once, in the compute dtype). A backward that saves the input takes the
-# forward's x before the bias; one that saves the output (sigmoid, tanh) ignores b.
-_inner = None
-
-
-def _biased_forward(x, b, *params):
-    inline_here()
-    return _inner(x + b, *params)
-
-
-def _biased_backward_input(grad, x, b, *params):
-    inline_here()
-    return _inner(grad, x + b, *params)
-
-
-def _biased_backward_output(grad, y, b, *params):
-    inline_here()
-    return _inner(grad, y, *params)
-
-
-def _bias_share(grad, saved, b, grad_input):
-    inline_here()
-    return grad_input
-
-
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
@@ -318,7 +279,13 @@ _TEMPLATES = {
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
-_KERNEL_SOURCES = ("kernels", "elementary.py", "codegen.py", "drivers/cpu.py")
+_KERNEL_SOURCES = (
+    "kernels",
+    "elementary.py",
+    "codegen.py",
+    "drivers/cpu.py",
+    "drivers/channel.py",
+)
 
 
 _lock = threading.Lock()
@@ -373,28 +340,12 @@ def compiled_channel(activation, direction: str, parallel: bool, variant, layout
             return _drivers[key]
 
 
-def _rebound(template, name, **bind):
-    fn = types.FunctionType(template.__code__, dict(template.__globals__, **bind), name)
-    fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
-    return fn
-
-
 def _build_channel(direction, parallel, variant, layout, bias, activation):
-    own = activation.kernel(direction, variant)
-    tag = activation.name if variant is None else f"{activation.name}_{variant}"
-    if bias:
-        tag += "_bias"
-        if direction == "forward":
-            wrapper = _biased_forward
-        elif activation.saves == "input":
-            wrapper = _biased_backward_input
-        else:
-            wrapper = _biased_backward_output
-        own = kernel(_rebound(wrapper, f"{wrapper.__name__}__{tag}", _inner=own))
-        share = kernel(_rebound(_bias_share, "_bias_share"))
-    else:
-        share = activation.array_param.grad_kernel
+    own, share, tag = channel.kernels(activation, direction, variant, bias)
     template = _TEMPLATES[layout, direction]
     name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
-    fn = _rebound(template, name, _forward=own, _backward=own, _share=share, _PARALLEL=parallel)
+    bound = dict(template.__globals__, _forward=own, _backward=own, _share=share)
+    bound["_PARALLEL"] = parallel
+    fn = types.FunctionType(template.__code__, bound, name)
+    fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)
