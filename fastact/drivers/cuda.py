@@ -206,6 +206,16 @@ def _placement(call, arrays, out):
     return views, dest_view, known
 
 
+def _destination(call, lib, arrays, views, out, dest_view, result, stream):
+    """``(dest, its device view)``: ``x`` in place, ``out``, or a new array of x's kind."""
+    if call.inplace:
+        return arrays[0], views[0]
+    if out is not None:
+        return out, dest_view
+    dest = _empty(lib, arrays[0], tuple(views[0].shape), result, stream)
+    return dest, _view(dest)
+
+
 def _device_context(known):
     device = known[0][1] if known else None
     return cuda.gpus[device] if device is not None and not _SIM else contextlib.nullcontext()
@@ -224,13 +234,7 @@ def run(call, arrays, variant, params, axis, out, where=None):
     lib = _kind(arrays[0])
     with _device_context(known):
         stream = _stream(lib, arrays[0])
-        if call.inplace:
-            dest, dest_view = arrays[0], views[0]
-        elif out is not None:
-            dest = out
-        else:
-            dest = _empty(lib, arrays[0], views[0].shape, result, stream)
-            dest_view = _view(dest)
+        dest, dest_view = _destination(call, lib, arrays, views, out, dest_view, result, stream)
         if dest_view.size:
             _compute(call, views, dest_view, variant, params, axis, compute, stream, where)
     return dest
@@ -324,13 +328,7 @@ def run_channel(call, arrays, params, name, value, out):
     lib = _kind(arrays[0])
     with _device_context(known):
         stream = _stream(lib, arrays[0])
-        if call.inplace:
-            dest, dest_view = arrays[0], views[0]
-        elif out is not None:
-            dest = out
-        else:
-            dest = _empty(lib, arrays[0], shape, result, stream)
-            dest_view = _view(dest)
+        dest, dest_view = _destination(call, lib, arrays, views, out, dest_view, result, stream)
         grad_param = (
             _empty(lib, arrays[0], tuple(value.shape), result, stream) if backward else None
         )
