@@ -26,6 +26,11 @@ BLOCK = 65536
 """Elements per block of the reduction's partition (about: whole rows of C values)."""
 
 
+LANES = 16
+"""Partial sums per chunk of (outer, C, inner) views: element i of a chunk adds to lane
+i % LANES, so that the sum vectorizes; the lanes are then added in order."""
+
+
 def blocks(rows, channels, inner):
     """``(rows per block, chunks per row)``: the partition, from the shape alone.
     ``(rows, C)`` views (``inner == 1``): blocks of whole rows, partial rows of C sums;

@@ -234,7 +234,8 @@ def inner_backward(grad, saved, c, out, params):
     outer, n, inner = grad.shape
     chunks = _channel_blocks(outer, n, inner)[1]
     step = -(-inner // chunks)
-    partial = np.zeros((outer, n, chunks), np.float64)
+    lanes = channel.LANES
+    partial = np.zeros((outer, n, chunks, lanes), np.float64)
     in_place = same_data(grad, out)
     for u in prange(outer * n * chunks):
         prefer_wide_vectors()
@@ -244,24 +245,34 @@ def inner_backward(grad, saved, c, out, params):
         v = c[j]
         lo, hi = k * step, min(inner, (k + 1) * step)
         gr, sr, orow = grad[o, j, lo:hi], saved[o, j, lo:hi], out[o, j, lo:hi]
-        acc = 0.0
+        p = partial[o, j, k]
+        m = orow.size
+        full = m - m % lanes
+        # Element i adds to lane i % lanes: a float64 sum that vectorizes (one lane per
+        # vector lane), in an order fixed by the shape.
         if in_place:
-            for i in range(orow.size):
-                g = orow[i]
-                d = _backward(g, sr[i], v, *params)
-                orow[i] = d
-                acc += _share(g, sr[i], v, d)
+            for r in range(0, full, lanes):
+                for q in range(lanes):
+                    g = orow[r + q]
+                    d = _backward(g, sr[r + q], v, *params)
+                    orow[r + q] = d
+                    p[q] += _share(g, sr[r + q], v, d)
         else:
-            for i in range(orow.size):
-                d = _backward(gr[i], sr[i], v, *params)
-                orow[i] = d
-                acc += _share(gr[i], sr[i], v, d)
-        partial[o, j, k] = acc
+            for r in range(0, full, lanes):
+                for q in range(lanes):
+                    d = _backward(gr[r + q], sr[r + q], v, *params)
+                    orow[r + q] = d
+                    p[q] += _share(gr[r + q], sr[r + q], v, d)
+        for i in range(full, m):
+            d = _backward(gr[i], sr[i], v, *params)
+            p[i - full] += _share(gr[i], sr[i], v, d)
+            orow[i] = d
     total = np.zeros(n, np.float64)
     for o in range(outer):
         for j in range(n):
             for k in range(chunks):
-                total[j] += partial[o, j, k]
+                for q in range(lanes):
+                    total[j] += partial[o, j, k, q]
     return total
 
 

@@ -386,11 +386,12 @@ def _channel_compute(call, ins, dest, variant, numeric, compute, c, shape3, name
             partial = cuda.device_array((-(-outer // rows_per_block), n), np.float64, stream=stream)
             step = rows_per_block
         else:
-            partial = cuda.device_array((outer, n, chunks), np.float64, stream=stream)
+            shape4 = (outer, n, chunks, channel.LANES)
+            partial = cuda.device_array(shape4, np.float64, stream=stream)
             step = -(-inner // chunks)
         _launch(
             kernel,
-            partial.size,
+            partial.size // (1 if layout == "last" else channel.LANES),
             MAP_THREADS,
             MAP_THREADS,
             stream,
@@ -404,7 +405,7 @@ def _channel_compute(call, ins, dest, variant, numeric, compute, c, shape3, name
         )
         total = cuda.device_array(n, np.float64, stream=stream)
         summed = ck.compiled("channel_total", "channel_total", None)
-        parts = partial.reshape(partial.shape[0], n, -1) if layout == "last" else partial
+        parts = partial.reshape(partial.shape[0], n, -1)  # (outer, C, partials in order)
         _launch(summed, n, MAP_THREADS, MAP_THREADS, stream, parts, total)
     if work is not dest:
         _copy_into(work, dest, stream)

@@ -252,27 +252,37 @@ def channel_last_backward(grad, saved, c, out, partial, step, params):
 
 
 def channel_inner_backward(grad, saved, c, out, partial, step, params):
+    # partial: (outer, C, chunks, LANES); element i of a chunk adds to lane i % LANES,
+    # as on the CPU (where the lanes let the sum vectorize).
     n = grad.shape[1]
     inner = grad.shape[2]
     chunks = partial.shape[2]
-    for u in range(cuda.grid(1), partial.size, cuda.gridsize(1)):
+    lanes = partial.shape[3]
+    for u in range(cuda.grid(1), _chunk_units(partial), cuda.gridsize(1)):
         o = u // (n * chunks)
         j = u // chunks % n
         k = u % chunks
         v = _T(c[j])
-        acc = float64(0.0)
-        for i in range(k * step, min(inner, (k + 1) * step)):
+        for q in range(lanes):
+            partial[o, j, k, q] = 0.0
+        lo = k * step
+        for i in range(lo, min(inner, lo + step)):
             g = _T(grad[o, j, i])
             s = _T(saved[o, j, i])
             d = _backward(g, s, v, *params)
             out[o, j, i] = d
-            acc += float64(_share(g, s, v, d))
-        partial[o, j, k] = acc
+            q = (i - lo) % lanes
+            partial[o, j, k, q] += float64(_share(g, s, v, d))
+
+
+@cuda.jit(device=True)
+def _chunk_units(partial):
+    return partial.shape[0] * partial.shape[1] * partial.shape[2]
 
 
 def channel_total(partial, total):
     """total[j] = the partials of channel j in block order: partial is (blocks, C) or
-    (outer, C, chunks), seen as (outer, C, chunks) by the caller."""
+    (outer, C, chunks, lanes), seen as 3-D (outer, C, chunks * lanes) by the caller."""
     n = partial.shape[1]
     for j in range(cuda.grid(1), n, cuda.gridsize(1)):
         acc = float64(0.0)
