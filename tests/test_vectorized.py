@@ -13,6 +13,7 @@ import pytest
 from conftest import ALL
 from llvmlite import binding
 
+import fastact
 from fastact.drivers import cpu
 
 AVX512 = "+avx512f" in binding.get_host_cpu_features().flatten()
@@ -55,3 +56,32 @@ def test_driver_loop_is_vectorized(act, variant, direction, dtype):
         f64_lanes = re.search(r"\bv(?:add|fmadd\w+)pd\s+[^\n]*%zmm", asm) is not None
         full = [w == "z" or (f64_lanes and t == "ps" and w == "y") for t, w in fma]
         assert full.count(True) >= full.count(False), f"FMA widths {fma}"
+
+
+# Per-channel drivers (prelu's weight, the fused bias): a sample, each layout and direction.
+CHANNEL = [
+    ("prelu", None, "last", False),
+    ("prelu", None, "inner", False),
+    ("sigmoid", None, "last", True),
+    ("gelu", "none", "last", True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize(
+    "name, variant, layout, bias", CHANNEL, ids=[f"{n}-{lay}" for n, _, lay, _ in CHANNEL]
+)
+def test_channel_driver_loop_is_vectorized(name, variant, layout, bias, direction, dtype):
+    act = fastact.REGISTRY[name]
+    built = cpu._build_channel(direction, False, variant, layout, bias, act)
+    driver = numba.njit(error_model="numpy")(built.py_func)
+    x = np.ones((4, 64) if layout == "last" else (2, 3, 64), dtype)
+    c = np.ones(x.shape[1], dtype)
+    arrays = (x,) if direction == "forward" else (x, x)
+    driver(*arrays, c, np.empty_like(x), ())
+    asm = driver.inspect_asm(driver.signatures[-1])
+    packed = re.findall(r"\bv\w+p[sd]\s+[^\n]*%[yz]mm", asm)
+    assert len(packed) >= 12, f"{len(packed)} packed vector instructions"
+    if AVX512:
+        assert "%zmm" in asm, "256-bit code: prefer_wide_vectors() did not reach the loop"
