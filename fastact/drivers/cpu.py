@@ -221,6 +221,10 @@ def inner_forward(x, c, out, params):
         v = c[j]
         lo, hi = k * step, min(inner, (k + 1) * step)
         xr, orow = x[o, j, lo:hi], out[o, j, lo:hi]
+        h = _unaligned_head(orow)  # the vector loop stores whole cache lines
+        for i in range(h):
+            orow[i] = _forward(xr[i], v, *params)
+        xr, orow = xr[h:], orow[h:]
         if in_place:
             for i in range(orow.size):
                 orow[i] = _forward(orow[i], v, *params)
@@ -236,6 +240,7 @@ def inner_backward(grad, saved, c, out, params):
     step = -(-inner // chunks)
     lanes = channel.LANES
     partial = np.zeros((outer, n, chunks, lanes), np.float64)
+    partial_lanes = np.empty((outer * n * chunks, lanes), np.float64)
     in_place = same_data(grad, out)
     for u in prange(outer * n * chunks):
         prefer_wide_vectors()
@@ -246,27 +251,40 @@ def inner_backward(grad, saved, c, out, params):
         lo, hi = k * step, min(inner, (k + 1) * step)
         gr, sr, orow = grad[o, j, lo:hi], saved[o, j, lo:hi], out[o, j, lo:hi]
         p = partial[o, j, k]
-        m = orow.size
-        full = m - m % lanes
         # Element i adds to lane i % lanes: a float64 sum that vectorizes (one lane per
-        # vector lane), in an order fixed by the shape.
+        # vector lane), in an order fixed by the shape. The vector loop starts at out's
+        # first cache line (h elements in): its lanes are p's rotated by h, each lane still
+        # summed in the order of its elements, so the bits do not depend on the address.
+        h = min(_unaligned_head(orow), lanes)
+        for i in range(h):
+            d = _backward(gr[i], sr[i], v, *params)
+            p[i] += _share(gr[i], sr[i], v, d)
+            orow[i] = d
+        rotated = partial_lanes[u]
+        for q in range(lanes):
+            rotated[q] = p[(h + q) % lanes]
+        m = orow.size - h
+        full = max(m - m % lanes, 0)
+        gb, sb, ob = gr[h:], sr[h:], orow[h:]
         if in_place:
             for r in range(0, full, lanes):
                 for q in range(lanes):
-                    g = orow[r + q]
-                    d = _backward(g, sr[r + q], v, *params)
-                    orow[r + q] = d
-                    p[q] += _share(g, sr[r + q], v, d)
+                    g = ob[r + q]
+                    d = _backward(g, sb[r + q], v, *params)
+                    ob[r + q] = d
+                    rotated[q] += _share(g, sb[r + q], v, d)
         else:
             for r in range(0, full, lanes):
                 for q in range(lanes):
-                    d = _backward(gr[r + q], sr[r + q], v, *params)
-                    orow[r + q] = d
-                    p[q] += _share(gr[r + q], sr[r + q], v, d)
+                    d = _backward(gb[r + q], sb[r + q], v, *params)
+                    ob[r + q] = d
+                    rotated[q] += _share(gb[r + q], sb[r + q], v, d)
         for i in range(full, m):
-            d = _backward(gr[i], sr[i], v, *params)
-            p[i - full] += _share(gr[i], sr[i], v, d)
-            orow[i] = d
+            d = _backward(gb[i], sb[i], v, *params)
+            rotated[i - full] += _share(gb[i], sb[i], v, d)
+            ob[i] = d
+        for q in range(lanes):
+            p[(h + q) % lanes] = rotated[q]
     total = np.zeros(n, np.float64)
     for o in range(outer):
         for j in range(n):
