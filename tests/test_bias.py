@@ -197,3 +197,13 @@ def test_softmax_family_rejects_bias(act, rng):
         with pytest.raises(TypeError, match=f"{name}: argument 'bias'"):
             fn(*arrays, bias=b)
     assert_same(x, x0)
+
+
+def test_dask_arrays_are_refused_with_bias_and_prelu(rng):
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(rng.standard_normal((4, 3)), chunks=2)
+    b = rng.standard_normal(3)
+    with pytest.raises(TypeError, match="relu: argument 'x' is a dask array"):
+        fastact.relu(x, bias=b)
+    with pytest.raises(TypeError, match="prelu: argument 'x' is a dask array"):
+        fastact.prelu(x, b)
