@@ -142,33 +142,36 @@ def _parallel_section():
     return _parallel_guard
 
 
-def _run(call, variant, args, target, size):
-    """Run the driver of ``target``. ``None`` runs one thread below the function's
-    threshold; above it, one thread or all, whichever its recent calls of this size
-    measured faster (``threads.Measured``: all threads lose next to busy BLAS threads)."""
+def _run(call, variant, args, target, size, drivers=None, key=None):
+    """Run the driver of ``target`` and return what it returns. ``None`` runs one thread
+    below the function's threshold; above it, one thread or all, whichever its recent calls
+    of this size measured faster (``threads.Measured``: all threads lose next to busy BLAS
+    threads, or on a loaded machine). ``drivers(parallel)`` gives the driver (default: the
+    form's plain one); ``key`` tells its measurements apart from the plain driver's."""
+    if drivers is None:
+        drivers = lambda parallel: _driver(call, parallel, variant)  # noqa: E731
     if target is not None:
         parallel = target == "parallel"
-        _execute(_driver(call, parallel, variant), parallel, args)
-    elif size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
-        _driver(call, False, variant)(*args)
-    else:
-        measured = threads.measured(call, size)
-        parallel = measured.choose()
-        driver = _driver(call, parallel, variant)
-        compiled = len(driver.overloads)
-        start = time.perf_counter()
-        _execute(driver, parallel, args)
-        seconds = time.perf_counter() - start
-        if len(driver.overloads) == compiled:  # no compile or cache load in the time
-            measured.record(parallel, seconds, size)
+        return _execute(drivers(parallel), parallel, args)
+    if size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
+        return drivers(False)(*args)
+    measured = threads.measured(call if key is None else (call, key), size)
+    parallel = measured.choose()
+    driver = drivers(parallel)
+    compiled = len(driver.overloads)
+    start = time.perf_counter()
+    result = _execute(driver, parallel, args)
+    seconds = time.perf_counter() - start
+    if len(driver.overloads) == compiled:  # no compile or cache load in the time
+        measured.record(parallel, seconds, size)
+    return result
 
 
 def _execute(driver, parallel, args):
     if parallel:
         with _parallel_section():
-            driver(*args)
-    else:
-        driver(*args)
+            return driver(*args)
+    return driver(*args)
 
 
 _raw_threads = None
@@ -422,17 +425,17 @@ def _channel(call: Call, arrays, params, bias, out, target):
         k = np.ascontiguousarray(a, dtype=compute).reshape(view)
         inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
     kparams = tuple(compute.type(v) for v in values)
-    if target is None:
-        parallel = dest.size >= tuning.parallel_threshold(call.act.name) and _numba_threads() > 1
-    else:
-        parallel = target == "parallel"
-    driver = _channel_driver(call, parallel, variant, layout, own is None)
-    if backward:
-        with _parallel_section() if parallel else contextlib.nullcontext():
-            total = driver(inputs[0], inputs[1], c, work, kparams)
-    else:
-        with _parallel_section() if parallel else contextlib.nullcontext():
-            driver(inputs[0], c, work, kparams)
+    key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
+    args = (*inputs, c, work, kparams)
+    total = _run(
+        call,
+        variant,
+        args,
+        target,
+        dest.size,
+        lambda parallel: _channel_driver(call, parallel, variant, *key),
+        key,
+    )
     if scratch is not None:
         np.copyto(dest, scratch.reshape(shape), casting="same_kind")
     if backward:
