@@ -393,15 +393,19 @@ def _channel(call: Call, arrays, params, bias, out, target):
         check_channel(call, "bias", bias, ())  # raises: not for functions with their own
     name = own.name if own is not None else "bias"
     value = params[0] if own is not None else bias
-    if any(map(is_dask, (*arrays, out, value))):
-        raise call.error(
-            TypeError, call.arg_names[0], f"is a dask array: {name}= takes NumPy and GPU arrays"
-        )
-    if target == "cuda" or (target is None and any(map(is_cuda, (*arrays, out, value)))):
+    given = (*arrays, out, value)
+    if not all(type(a) is np.ndarray or a is None for a in given):  # not all on the host
+        if any(map(is_dask, given)):
+            raise call.error(
+                TypeError, call.arg_names[0], f"is a dask array: {name}= takes NumPy and GPU arrays"
+            )
+        if target is None and any(map(is_cuda, given)):
+            target = "cuda"
+    if target == "cuda":
         return _cuda_module(call).run_channel(call, arrays, params, name, value, out)
 
     arrays, result_dtype, compute = _host_arrays(call, arrays)
-    variant, values = check_params(call, params)
+    variant, values = check_params(call, params) if params else (None, ())
     shape = arrays[0].shape
     shape3 = check_channel(call, name, value, shape)
     dest = _users_destination(call, arrays, out, shape)

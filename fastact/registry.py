@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 ELEMENTWISE = "elementwise"
@@ -148,12 +149,12 @@ class Activation:
         """The choice parameter, if the function has one."""
         return next((p for p in self.params if p.is_choice), None)
 
-    @property
+    @cached_property
     def array_param(self) -> Param | None:
         """The array parameter (``prelu``'s ``weight``), if the function has one."""
         return next((p for p in self.params if p.is_array), None)
 
-    @property
+    @cached_property
     def takes_bias(self) -> bool:
         """Whether the public forms take ``bias=`` (SPEC §2.3): elementwise functions
         without an array parameter of their own."""

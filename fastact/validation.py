@@ -7,6 +7,7 @@ error names the function and the argument at fault.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -143,7 +144,7 @@ def channel_param(call, name, value, shape):
         raise call.error(TypeError, name, f"has dtype {value.dtype}; expected a floating dtype")
     if len(value.shape) != 1:
         raise call.error(ValueError, name, f"must be 1-D, got shape {tuple(value.shape)}")
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     ndim = len(shape)
     axis = param.axis if param.axis >= 0 else ndim + param.axis
     if ndim == 0 and name == "bias":
@@ -156,7 +157,7 @@ def channel_param(call, name, value, shape):
         raise call.error(ValueError, name, f"has length {n}; expected {sizes} ({where})")
     if n == 1 and name != "bias":  # one value for every element
         return 1, 1, size
-    outer = int(np.prod(shape[:axis]))
+    outer = math.prod(shape[:axis])
     return outer, channels, size // max(outer * channels, 1) if channels else 0
 
 
