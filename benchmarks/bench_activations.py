@@ -125,6 +125,32 @@ class Masked:
         self.call()
 
 
+class Bias:
+    """The fused bias (``bias=``) at (10000, 1000): beside the call without a bias and the
+    separate add-then-call (backward: then ``.sum(axis=0)``) of fastact, NumPy and PyTorch."""
+
+    params = (
+        [k for k, a in _ACTS.items() if a.takes_bias],
+        ("forward", "backward"),
+        DTYPES,
+        bb.BIAS_IMPLEMENTATIONS,
+    )
+    param_names = ["function", "direction", "dtype", "implementation"]
+    timeout = 600
+    rounds = 1
+    repeat = (3, 10, 10.0)
+
+    def setup(self, function, direction, dtype, impl):
+        act = _ACTS[function]
+        arrays = bb.bias_inputs(act, direction, dtype)
+        out = np.empty(bb.BIAS_SHAPE, dtype)
+        self.call = bb.bias_candidate(act, direction, impl, arrays, out=out)
+        self.call()  # JIT and torch warm-up outside the timings
+
+    def time_call(self, function, direction, dtype, impl):
+        self.call()
+
+
 class CopyFloor:
     """The memory bound: ``np.copyto`` (forward) and ``np.add`` (backward: 2 reads, 1 write),
     serial (NumPy) and on all Numba threads.

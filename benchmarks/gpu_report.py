@@ -87,7 +87,14 @@ def main(argv=None):
     for act in fastact.REGISTRY.values():
         if act.kind != ELEMENTWISE:
             continue
-        params = [p.default if isinstance(p.default, float) else 1.0 for p in act.params]
+        params = [
+            cuda.to_device(np.full(1, 0.25, np.float32))  # prelu's weight: one slope
+            if p.is_array
+            else p.default
+            if isinstance(p.default, float)
+            else 1.0
+            for p in act.params
+        ]
         saved = out if act.saves == "output" else x
         act.forward(x, *params, out=out)
         runs = {

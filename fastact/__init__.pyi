@@ -19,531 +19,762 @@ def parallel_threshold(name: str) -> int: ...
 
 _F = TypeVar("_F", bound=np.floating[Any])
 _Target = Literal["cpu", "parallel", "cuda"] | None
+_Param = NDArray[np.floating[Any]]
 
 # sigmoid
 @overload
-def sigmoid(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def sigmoid(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Logistic sigmoid, 1 / (1 + exp(-x)).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def sigmoid(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def sigmoid(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def sigmoid(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def sigmoid(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def sigmoid_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def sigmoid_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Logistic sigmoid, 1 / (1 + exp(-x)).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def sigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def sigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Logistic sigmoid, 1 / (1 + exp(-x)).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def sigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Logistic sigmoid, 1 / (1 + exp(-x)).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # tanh
 @overload
-def tanh(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def tanh(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hyperbolic tangent.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def tanh(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def tanh(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def tanh(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def tanh(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def tanh_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def tanh_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hyperbolic tangent.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def tanh_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def tanh_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hyperbolic tangent.
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def tanh_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hyperbolic tangent.
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
+@overload
+def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
 # silu
 @overload
-def silu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def silu(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def silu(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def silu(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def silu(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def silu(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def silu_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def silu_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def silu_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def silu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def silu_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def silu_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def silu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Sigmoid-weighted linear unit (swish), x * sigmoid(x).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # tanhshrink
 @overload
-def tanhshrink(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def tanhshrink(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x - tanh(x).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def tanhshrink(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def tanhshrink(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def tanhshrink(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def tanhshrink(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def tanhshrink_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def tanhshrink_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """x - tanh(x).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def tanhshrink_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def tanhshrink_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x - tanh(x).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def tanhshrink_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """x - tanh(x).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # softsign
 @overload
-def softsign(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softsign(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x / (1 + |x|).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softsign(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softsign(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softsign(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softsign(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softsign_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def softsign_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """x / (1 + |x|).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softsign_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softsign_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x / (1 + |x|).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def softsign_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """x / (1 + |x|).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # gelu
 @overload
-def gelu(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def gelu(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def gelu(x: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def gelu_(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, target: _Target = None) -> NDArray[_F]:
+def gelu_(x: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def gelu_backward(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def gelu_backward(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, target: _Target = None) -> NDArray[_F]:
+@overload
+def gelu_backward(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Gaussian error linear unit, x * Phi(x); approximate='tanh': PyTorch's tanh approximation.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # relu
 @overload
-def relu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def relu(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Rectified linear unit, max(x, 0).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def relu(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def relu(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def relu(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def relu(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def relu_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def relu_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Rectified linear unit, max(x, 0).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def relu_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def relu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Rectified linear unit, max(x, 0).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def relu_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def relu_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def relu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Rectified linear unit, max(x, 0).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # leaky_relu
 @overload
-def leaky_relu(x: NDArray[_F], negative_slope: float = 0.01, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu(x: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def leaky_relu_(x: NDArray[_F], negative_slope: float = 0.01, *, target: _Target = None) -> NDArray[_F]:
+def leaky_relu_(x: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: float = 0.01, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: float = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: float = 0.01, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # threshold
 @overload
-def threshold(x: NDArray[_F], threshold: float, value: float, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def threshold(x: NDArray[_F], threshold: float, value: float, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def threshold(x: ArrayLike, threshold: float, value: float, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def threshold(x: ArrayLike, threshold: float, value: float, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def threshold(x: ArrayLike, threshold: float, value: float, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def threshold(x: ArrayLike, threshold: float, value: float, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def threshold_(x: NDArray[_F], threshold: float, value: float, *, target: _Target = None) -> NDArray[_F]:
+def threshold_(x: NDArray[_F], threshold: float, value: float, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: float, value: float, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: float, value: float, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, value: float, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: float, value: float, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, value: float, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, value: float, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+# prelu
+@overload
+def prelu(x: NDArray[_F], weight: _Param, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def prelu(x: ArrayLike, weight: _Param, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def prelu(x: ArrayLike, weight: _Param, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+def prelu_(x: NDArray[_F], weight: _Param, *, target: _Target = None) -> NDArray[_F]:
+    """Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.
+
+    Forward pass. Returns ``x``, overwritten."""
+
+@overload
+def prelu_backward(grad: NDArray[_F], saved: NDArray[_F], weight: _Param, *, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]:
+    """Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the pair (the gradient, grad_weight)."""
+
+@overload
+def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+def prelu_backward_(grad: NDArray[_F], saved: ArrayLike, weight: _Param, *, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]:
+    """Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the pair (``grad``, grad_weight)."""
 
 # softplus
 @overload
-def softplus(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softplus(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softplus_(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, target: _Target = None) -> NDArray[_F]:
+def softplus_(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # logsigmoid
 @overload
-def logsigmoid(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def logsigmoid(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(sigmoid(x)).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def logsigmoid(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def logsigmoid(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def logsigmoid(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def logsigmoid(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def logsigmoid_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def logsigmoid_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """log(sigmoid(x)).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def logsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def logsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(sigmoid(x)).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def logsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """log(sigmoid(x)).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # mish
 @overload
-def mish(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def mish(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x * tanh(softplus(x)).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def mish(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def mish(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def mish(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def mish(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def mish_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def mish_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """x * tanh(softplus(x)).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def mish_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def mish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """x * tanh(softplus(x)).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def mish_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def mish_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def mish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """x * tanh(softplus(x)).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # elu
 @overload
-def elu(x: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def elu(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def elu(x: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def elu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def elu(x: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def elu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def elu_(x: NDArray[_F], alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+def elu_(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # selu
 @overload
-def selu(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def selu(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def selu(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def selu(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def selu(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def selu(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def selu_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def selu_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def selu_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def selu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def selu_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def selu_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def selu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Scaled ELU with PyTorch's constants (alpha 1.6733, scale 1.0507).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # celu
 @overload
-def celu(x: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def celu(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def celu(x: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def celu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def celu(x: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def celu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def celu_(x: NDArray[_F], alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+def celu_(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # softmax
 @overload
@@ -652,210 +883,288 @@ def softmin_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1
 
 # hardsigmoid
 @overload
-def hardsigmoid(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardsigmoid(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard sigmoid: relu6(x + 3) / 6.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardsigmoid(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardsigmoid(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardsigmoid(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardsigmoid(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardsigmoid_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def hardsigmoid_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard sigmoid: relu6(x + 3) / 6.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard sigmoid: relu6(x + 3) / 6.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def hardsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard sigmoid: relu6(x + 3) / 6.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # hardswish
 @overload
-def hardswish(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardswish(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard swish: x * relu6(x + 3) / 6.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardswish(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardswish(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardswish(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardswish(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardswish_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def hardswish_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard swish: x * relu6(x + 3) / 6.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardswish_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardswish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard swish: x * relu6(x + 3) / 6.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def hardswish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard swish: x * relu6(x + 3) / 6.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # hardtanh
 @overload
-def hardtanh(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardtanh_(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+def hardtanh_(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # relu6
 @overload
-def relu6(x: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def relu6(x: NDArray[_F], *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """ReLU capped at 6: min(max(x, 0), 6).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def relu6(x: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def relu6(x: ArrayLike, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def relu6(x: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def relu6(x: ArrayLike, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def relu6_(x: NDArray[_F], *, target: _Target = None) -> NDArray[_F]:
+def relu6_(x: NDArray[_F], *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """ReLU capped at 6: min(max(x, 0), 6).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def relu6_backward(grad: NDArray[_F], saved: NDArray[_F], *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def relu6_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """ReLU capped at 6: min(max(x, 0), 6).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def relu6_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """ReLU capped at 6: min(max(x, 0), 6).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # hardshrink
 @overload
-def hardshrink(x: NDArray[_F], lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardshrink(x: ArrayLike, lambd: float = 0.5, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardshrink(x: ArrayLike, lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardshrink_(x: NDArray[_F], lambd: float = 0.5, *, target: _Target = None) -> NDArray[_F]:
+def hardshrink_(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 # softshrink
 @overload
-def softshrink(x: NDArray[_F], lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softshrink(x: ArrayLike, lambd: float = 0.5, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softshrink(x: ArrayLike, lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softshrink_(x: NDArray[_F], lambd: float = 0.5, *, target: _Target = None) -> NDArray[_F]:
+def softshrink_(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, target: _Target = None) -> NDArray[_F]:
+@overload
+def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+@overload
+def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
+
+@overload
+def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...

@@ -144,20 +144,27 @@ def measure(act, direction, dtype, shape, settings: Settings, rng) -> dict:
     }
 
 
+def _warm_and_time(make, impls, settings: Settings, rng) -> dict:
+    """Median times of ``make(impl)`` for the implementations that exist, each called
+    once first (JIT and torch warm-up), then interleaved."""
+    candidates = {}
+    for impl in impls:
+        try:
+            candidates[impl] = make(impl)
+        except NotImplementedError:
+            pass
+    for fn in candidates.values():
+        fn()
+    return _interleaved(candidates, settings, rng)
+
+
 def measure_masked(act, dtype, shape, settings: Settings, rng) -> dict:
     """The masked case (``bench_baselines.masked_candidate``): fastact with ``where=``
     beside its unmasked call and the peers' fill-then-call, into one preallocated ``out``."""
     x, mask = bb.masked_inputs(dtype, shape)
     out = np.empty(shape, dtype)
-    candidates = {}
-    for impl in bb.MASKED_IMPLEMENTATIONS:
-        try:
-            candidates[impl] = bb.masked_candidate(act, impl, x, mask, out=out)
-        except NotImplementedError:
-            pass
-    for fn in candidates.values():
-        fn()
-    t = _interleaved(candidates, settings, rng)
+    make = lambda impl: bb.masked_candidate(act, impl, x, mask, out=out)  # noqa: E731
+    t = _warm_and_time(make, bb.MASKED_IMPLEMENTATIONS, settings, rng)
     return {
         "function": act.name,
         "dtype": dtype,
@@ -179,6 +186,44 @@ def markdown_masked(rows) -> str:
         cells += [_fmt_time(r[f"{i}_s"]) for i in impls]
         cells.append(_fmt_ratio(f / r["fastact-unmasked_s"]))
         for peer in ("numpy", "torch"):
+            cells.append(_fmt_ratio(None if r[f"{peer}_s"] is None else r[f"{peer}_s"] / f))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+BIAS_FUNCTIONS = ("relu", "sigmoid", "gelu")
+"""The report's fused-bias rows: an exact, a saves-output and a heavier smooth function."""
+
+
+def measure_bias(act, direction, dtype, shape, settings: Settings, rng) -> dict:
+    """The fused bias (``bench_baselines.bias_candidate``): fastact's ``bias=`` beside its
+    call without a bias and the separate add-then-call (backward: then ``.sum(axis=0)``)."""
+    arrays = bb.bias_inputs(act, direction, dtype, shape)
+    out = np.empty(shape, dtype)
+    make = lambda impl: bb.bias_candidate(act, direction, impl, arrays, out=out)  # noqa: E731
+    t = _warm_and_time(make, bb.BIAS_IMPLEMENTATIONS, settings, rng)
+    return {
+        "function": act.name,
+        "form": direction,
+        "dtype": dtype,
+        "size": _size_label(shape),
+        **{f"{impl}_s": t.get(impl) for impl in bb.BIAS_IMPLEMENTATIONS},
+    }
+
+
+def markdown_bias(rows) -> str:
+    """The fused bias's table: times; its cost over the plain call (bars: 1.1 forward, 1.2
+    backward); speed-ups over the separate ways."""
+    impls = bb.BIAS_IMPLEMENTATIONS
+    head = ["function", "form", "dtype", "x", *impls, "bias cost"]
+    head += ["vs separate", "vs NumPy", "vs PyTorch"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] * 4 + ["--:"] * 9) + "|"]
+    for r in rows:
+        f = r["fastact_s"]
+        cells = [r["function"], r["form"], r["dtype"], r["size"]]
+        cells += [_fmt_time(r[f"{i}_s"]) for i in impls]
+        cells.append(_fmt_ratio(f / r["fastact-plain_s"]))
+        for peer in ("fastact-separate", "numpy", "torch"):
             cells.append(_fmt_ratio(None if r[f"{peer}_s"] is None else r[f"{peer}_s"] / f))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -401,6 +446,16 @@ def main(argv=None) -> int:
             shape = (2, 2, 128, 128) if args.quick else bb.MASKED_SHAPE
             progress.update(len(plan), f"{name} masked {_size_label(shape)}")
             masked.append(measure_masked(act, "float32", shape, settings, rng))
+    biased = []
+    for name in dict.fromkeys(a.name for a, *_ in plan):
+        if name in BIAS_FUNCTIONS and not sizes:
+            shape = (1000, 100) if args.quick else bb.BIAS_SHAPE
+            for direction in DIRECTIONS:
+                for dtype in DTYPES:
+                    progress.update(len(plan), f"{name} bias {direction} {dtype}")
+                    biased.append(
+                        measure_bias(REGISTRY[name], direction, dtype, shape, settings, rng)
+                    )
     progress.update(progress.total, "done")
     progress.close()
     elapsed = time.perf_counter() - started
@@ -438,9 +493,21 @@ def main(argv=None) -> int:
             "`np.where(mask, x, -inf)` then the expression; PyTorch: `masked_fill` then the "
             "function, into `out`."
         )
+    if biased:
+        print("\n## Fused bias (bias=, along the last axis)\n")
+        print(markdown_bias(biased))
+        print(
+            "\n- bias cost: fastact's time with `bias=` over its own call without it. "
+            "vs X: X's time over fastact's: separate = fastact's `F(x + b)` (backward: "
+            "`F_backward` then `.sum(axis=0)`), NumPy and PyTorch the same way."
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "rows": training or rows, "masked": masked}, f, indent=1)
+            json.dump(
+                {"meta": meta, "rows": training or rows, "masked": masked, "bias": biased},
+                f,
+                indent=1,
+            )
     if args.plot:
         plot(rows, args.plot, torch is not None)
         print(f"\nPlot written to {args.plot}.")

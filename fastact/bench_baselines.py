@@ -273,6 +273,25 @@ def _torch_softmax_backward(torch, g, y, axis, out=None):
 
 
 # --------------------------------------------------------------------------- hard functions
+def _np_prelu_backward(g, x, w):
+    share = np.where(x > 0, 0, x * g)
+    return np.where(x > 0, g, w * g), share.reshape(-1, w.size).sum(axis=0, dtype=np.float64)
+
+
+def _torch_prelu(torch, x, w, out=None):
+    y = torch.nn.functional.prelu(x, torch.from_numpy(w).to(x.dtype))
+    return y if out is None else out.copy_(y)
+
+
+def _torch_prelu_backward(torch, g, x, w, out=None):
+    """ATen's prelu backward kernel and the reduction autograd runs after it (a weight of
+    one value: the sum of every element's share)."""
+    tw = torch.from_numpy(w).to(x.dtype)
+    gx, share = torch.ops.aten._prelu_kernel_backward(g, x, tw)
+    gw = share.sum()
+    return (gx if out is None else out.copy_(gx)), gw
+
+
 def _torch_out(op):
     """A PyTorch forward ``op(x, *params, out=None)`` with an ``out=`` overload."""
     return lambda torch, x, *p, out=None: (
@@ -426,6 +445,14 @@ BASELINES: dict[str, Baseline] = {
             torch, g, x, a, 1.0, 1.0 / a, out
         ),
         torch_forward_=lambda torch, x, a: torch.celu_(x, a),
+    ),
+    "prelu": Baseline(
+        numpy_forward=lambda x, w: np.where(x > 0, x, w * x),
+        numpy_backward=_np_prelu_backward,
+        torch_forward=_torch_prelu,
+        torch_backward=_torch_prelu_backward,
+        # One weight for every element: valid for the benchmarks' inputs of any shape.
+        params={"weight": np.array([0.25])},
     ),
     "softmax": Baseline(
         numpy_forward=_np_softmax,
@@ -616,6 +643,14 @@ def candidate(act: Activation, form: str, impl: str, arrays: tuple, out=None) ->
         if not inplace:
             return run
         target = arrays[0]
+        if backward and act.array_param is not None:
+
+            def run_in_place():  # (grad, grad_param), as fastact's in-place backward
+                gx, gp = run()
+                np.copyto(target, gx)
+                return target, gp
+
+            return run_in_place
         return lambda: np.copyto(target, run())
 
     if impl == "torch":
@@ -714,3 +749,64 @@ def _parallel_copy(src, dst):
 def _parallel_add(a, b, dst):
     for i in prange(a.size):
         dst[i] = a[i] + b[i]
+
+
+# --------------------------------------------------------------------------- fused bias
+BIAS_IMPLEMENTATIONS = ("fastact", "fastact-plain", "fastact-separate", "numpy", "torch")
+BIAS_SHAPE = (10_000, 1_000)
+"""A layer's pre-activations (batch, features) and a bias along the features."""
+
+
+def bias_inputs(act: Activation, direction: str, dtype, shape=BIAS_SHAPE, seed: int = 0):
+    """``make_inputs``' arrays and a bias of ``shape[-1]`` values. The separate peers take
+    ``saved`` as the bias-added value they would have kept; the fused call takes it as the
+    value before the bias: the same array serves both (equal work)."""
+    b = np.random.default_rng(seed + 1).standard_normal(shape[-1], dtype=np.dtype(dtype))
+    return (*make_inputs(act, direction, dtype, shape, seed), b)
+
+
+def bias_candidate(act: Activation, direction: str, impl: str, arrays, out=None) -> Callable:
+    """``act``'s ``direction`` with a bias by ``impl``: fastact fused (``bias=``), fastact
+    without a bias (the bar: the fused call should cost at most 1.1x forward, 1.2x
+    backward), and the separate way (``F(x + b)``; backward then ``.sum(axis=0)``) by
+    fastact, NumPy and PyTorch, into ``out`` where they can."""
+    p = params(act)
+    *data, b = arrays
+    backward = direction == "backward"
+    fn = act.backward if backward else act.forward
+    base = BASELINES[act.name]
+    if impl == "fastact":
+        return lambda: fn(*data, *p, bias=b, out=out)
+    if impl == "fastact-plain":
+        return lambda: fn(*data, *p, out=out)
+    if impl == "fastact-separate":
+        if backward:
+            return lambda: (fn(*data, *p, out=out).sum(axis=0),)
+        return lambda: fn(data[0] + b, *p, out=out)
+    if impl == "numpy":
+        expr = base.numpy_backward if backward else base.numpy_forward
+
+        def run():
+            with np.errstate(all="ignore"):
+                if backward:
+                    gx = expr(*data, *p)
+                    return gx, gx.sum(axis=0)
+                return expr(data[0] + b, *p)
+
+        return run
+    if impl == "torch":
+        torch = load_torch()
+        if torch is None or base.torch_forward is None:
+            raise NotImplementedError("no PyTorch equivalent")
+        tensors = [torch.from_numpy(a) for a in data]
+        tb = torch.from_numpy(b)
+        dest = None if out is None else torch.from_numpy(out)
+        if backward:
+
+            def run():
+                gx = base.torch_backward(torch, *tensors, *p, out=dest)
+                return gx, gx.sum(dim=0)
+
+            return run
+        return lambda: base.torch_forward(torch, tensors[0] + tb, *p, out=dest)
+    raise NotImplementedError(f"unknown implementation {impl!r}")

@@ -36,6 +36,7 @@ from .validation import (
     mask_rows,
 )
 from .validation import axis as normalize_axis
+from .validation import channel_param as check_channel
 from .validation import params as check_params
 from .validation import where as check_where
 
@@ -141,33 +142,36 @@ def _parallel_section():
     return _parallel_guard
 
 
-def _run(call, variant, args, target, size):
-    """Run the driver of ``target``. ``None`` runs one thread below the function's
-    threshold; above it, one thread or all, whichever its recent calls of this size
-    measured faster (``threads.Measured``: all threads lose next to busy BLAS threads)."""
+def _run(call, variant, args, target, size, drivers=None, key=None):
+    """Run the driver of ``target`` and return what it returns. ``None`` runs one thread
+    below the function's threshold; above it, one thread or all, whichever its recent calls
+    of this size measured faster (``threads.Measured``: all threads lose next to busy BLAS
+    threads, or on a loaded machine). ``drivers(parallel)`` gives the driver (default: the
+    form's plain one); ``key`` tells its measurements apart from the plain driver's."""
+    if drivers is None:
+        drivers = lambda parallel: _driver(call, parallel, variant)  # noqa: E731
     if target is not None:
         parallel = target == "parallel"
-        _execute(_driver(call, parallel, variant), parallel, args)
-    elif size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
-        _driver(call, False, variant)(*args)
-    else:
-        measured = threads.measured(call, size)
-        parallel = measured.choose()
-        driver = _driver(call, parallel, variant)
-        compiled = len(driver.overloads)
-        start = time.perf_counter()
-        _execute(driver, parallel, args)
-        seconds = time.perf_counter() - start
-        if len(driver.overloads) == compiled:  # no compile or cache load in the time
-            measured.record(parallel, seconds, size)
+        return _execute(drivers(parallel), parallel, args)
+    if size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
+        return drivers(False)(*args)
+    measured = threads.measured(call if key is None else (call, key), size)
+    parallel = measured.choose()
+    driver = drivers(parallel)
+    compiled = len(driver.overloads)
+    start = time.perf_counter()
+    result = _execute(driver, parallel, args)
+    seconds = time.perf_counter() - start
+    if len(driver.overloads) == compiled:  # no compile or cache load in the time
+        measured.record(parallel, seconds, size)
+    return result
 
 
 def _execute(driver, parallel, args):
     if parallel:
         with _parallel_section():
-            driver(*args)
-    else:
-        driver(*args)
+            return driver(*args)
+    return driver(*args)
 
 
 _raw_threads = None
@@ -197,7 +201,7 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
-def _run_cuda(call, arrays, variant, params, axis, out, where=None):
+def _cuda_module(call):
     try:
         # import_module goes through sys.modules, where a missing numba-cuda shows (and
         # where tests simulate one); `from .drivers import cuda` would not, once loaded.
@@ -207,7 +211,11 @@ def _run_cuda(call, arrays, variant, params, axis, out, where=None):
             f"fastact.{call.name}: target='cuda' needs NVIDIA's numba-cuda and a GPU "
             f"(pip install 'fastact[cuda]'): {e}"
         ) from None
-    return cuda.run(call, arrays, variant, params, axis, out, where)
+    return cuda
+
+
+def _run_cuda(call, arrays, variant, params, axis, out, where=None):
+    return _cuda_module(call).run(call, arrays, variant, params, axis, out, where)
 
 
 # ------------------------------------------------------------------ the call
@@ -283,6 +291,41 @@ def _disjoint(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
+def _host_arrays(call: Call, arrays):
+    """The inputs as arrays, checked (in-place host, dtypes, shapes), with the result's
+    dtype and the compute dtype."""
+    names = call.arg_names
+    if call.inplace:
+        check_in_place(call, arrays[0])
+    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+    result_dtype, compute = dtypes(call, names[0], arrays[0].dtype)
+    if len(arrays) == 2:
+        saved_dtype = dtypes(call, names[1], arrays[1].dtype)[0]
+        check_same_shape(call, arrays[0].shape, arrays[1].shape)
+        if saved_dtype != result_dtype:
+            result_dtype = np.result_type(result_dtype, saved_dtype)
+            compute = compute_dtype(result_dtype)
+    return arrays, result_dtype, compute
+
+
+def _users_destination(call: Call, arrays, out, shape):
+    """Where the user asked for the result (checked): ``x`` in place, ``out``, or None."""
+    if call.inplace:
+        return arrays[0]
+    if out is not None:
+        check_out(call, "out", out, shape)
+    return out
+
+
+def _unshared(k, a, dest, work):
+    """The kernel's input ``k`` (arranged from ``a``), copied if it overlaps the user's
+    destination's ``work`` view without being exactly it: it would be overwritten while
+    still being read. (An input that *is* the destination is arranged exactly like it.)"""
+    if a is not dest and np.may_share_memory(k, work) and _address(k) != _address(work):
+        return k.copy()
+    return k
+
+
 def _general(call: Call, arrays, params, axis, out, target, where=None):
     """Validate, normalise and compute one public call that ``_fast`` declined."""
     if target is not None and target not in TARGETS:
@@ -296,29 +339,13 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
     ):
         return _run_cuda(call, arrays, *check_params(call, params), axis, out, where)
 
-    names = call.arg_names
-    if call.inplace:
-        check_in_place(call, arrays[0])
-    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
-    result_dtype, compute = dtypes(call, names[0], arrays[0].dtype)
-    if len(arrays) == 2:
-        saved_dtype = dtypes(call, names[1], arrays[1].dtype)[0]
-        check_same_shape(call, arrays[0].shape, arrays[1].shape)
-        if saved_dtype != result_dtype:
-            result_dtype = np.result_type(result_dtype, saved_dtype)
-            compute = compute_dtype(result_dtype)
+    arrays, result_dtype, compute = _host_arrays(call, arrays)
     variant, values = check_params(call, params) if params else (None, ())
     if call.rowwise:
         axis = normalize_axis(call, axis, arrays[0].ndim)
     shape = arrays[0].shape
     where = check_where(call, where, shape)
-    if call.inplace:
-        dest = arrays[0]
-    elif out is not None:
-        check_out(call, "out", out, shape)
-        dest = out
-    else:
-        dest = None
+    dest = _users_destination(call, arrays, out, shape)
 
     # Validation is over: from here on, nothing raises on the user's account.
     if call.rowwise:
@@ -339,17 +366,8 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
     inputs = []
     for a in arrays:
         k = np.ascontiguousarray(layout.arrange(a), dtype=compute)
-        # An input that overlaps the destination without being exactly it would be
-        # overwritten while still being read.
-        # (An input that *is* the destination is arranged exactly like it: no check.)
-        if (
-            users_dest
-            and scratch is None
-            and a is not dest
-            and np.may_share_memory(k, work)
-            and _address(k) != _address(work)
-        ):
-            k = k.copy()
+        if users_dest and scratch is None:
+            k = _unshared(k, a, dest, work)
         # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
         assert k.shape == work.shape, "fastact internal error: kernel buffers differ in shape"
         inputs.append(k)
@@ -362,6 +380,82 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
     if scratch is not None:
         layout.write_back(dest, scratch)
     return dest
+
+
+# ------------------------------------------------------------------ per-channel values
+def _channel(call: Call, arrays, params, bias, out, target):
+    """A call with a per-channel array: ``prelu``'s weight or the fused ``bias`` (SPEC
+    §2.3). Backward forms return ``(grad_input, grad_param)``."""
+    if target is not None and target not in TARGETS:
+        raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
+    own = call.act.array_param
+    if own is not None and bias is not None:
+        check_channel(call, "bias", bias, ())  # raises: not for functions with their own
+    name = own.name if own is not None else "bias"
+    value = params[0] if own is not None else bias
+    given = (*arrays, out, value)
+    if not all(type(a) is np.ndarray or a is None for a in given):  # not all on the host
+        if any(map(is_dask, given)):
+            raise call.error(
+                TypeError, call.arg_names[0], f"is a dask array: {name}= takes NumPy and GPU arrays"
+            )
+        if target is None and any(map(is_cuda, given)):
+            target = "cuda"
+    if target == "cuda":
+        return _cuda_module(call).run_channel(call, arrays, params, name, value, out)
+
+    arrays, result_dtype, compute = _host_arrays(call, arrays)
+    variant, values = check_params(call, params) if params else (None, ())
+    shape = arrays[0].shape
+    shape3 = check_channel(call, name, value, shape)
+    dest = _users_destination(call, arrays, out, shape)
+
+    # Validation is over: from here on, nothing raises on the user's account.
+    c = np.array(value, dtype=compute).reshape(-1)  # a copy: out may overlap it
+    users_dest = dest is not None
+    if not users_dest:
+        dest = np.empty(shape, result_dtype)
+    backward = call.direction == "backward"
+    if dest.size == 0:
+        return (dest, np.zeros(value.shape, result_dtype)) if backward else dest
+    layout = "last" if shape3[2] == 1 else "inner"
+    view = shape3[:2] if layout == "last" else shape3
+    work = dest.reshape(view) if dest.dtype == compute and dest.flags.c_contiguous else None
+    scratch = None
+    if work is None:
+        scratch = work = np.empty(view, compute)
+    inputs = []
+    for a in arrays:
+        k = np.ascontiguousarray(a, dtype=compute).reshape(view)
+        inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
+    kparams = tuple(compute.type(v) for v in values)
+    key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
+    args = (*inputs, c, work, kparams)
+    total = _run(
+        call,
+        variant,
+        args,
+        target,
+        dest.size,
+        lambda parallel: _channel_driver(call, parallel, variant, *key),
+        key,
+    )
+    if scratch is not None:
+        np.copyto(dest, scratch.reshape(shape), casting="same_kind")
+    if backward:
+        return dest, total.astype(result_dtype).reshape(value.shape)
+    return dest
+
+
+def _channel_driver(call: Call, parallel, variant, layout, bias):
+    key = ("channel", parallel, variant, layout, bias)
+    try:
+        return call.drivers[key]
+    except KeyError:
+        d = call.drivers[key] = cpu.compiled_channel(
+            call.act, call.direction, parallel, variant, layout, bias
+        )
+        return d
 
 
 # ------------------------------------------------------------------ public functions
@@ -415,13 +509,15 @@ _FORMS = {
 }
 
 
-def _signature(arrays, names, defaults, inplace, where=False):
+def _signature(arrays, names, defaults, inplace, where=False, bias=False):
     P = inspect.Parameter
     params = [P(a, P.POSITIONAL_OR_KEYWORD) for a in arrays]
     for name, d in zip(names, defaults, strict=True):
         params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=P.empty if d is REQUIRED else d))
     if where:
         params.append(P("where", P.KEYWORD_ONLY, default=None))
+    if bias:
+        params.append(P("bias", P.KEYWORD_ONLY, default=None))
     if not inplace:
         params.append(P("out", P.KEYWORD_ONLY, default=None))
     params.append(P("target", P.KEYWORD_ONLY, default=None))
@@ -440,6 +536,23 @@ def _doc(act, suffix, direction, returns):
             "take part (the others give 0, -inf for log_softmax, and gradient 0); a row "
             "with none gives zeros (-inf)."
         )
+    own = act.array_param
+    if own is not None:
+        lines.append(
+            f"``{own.name}``: a 1-D array of one value per index along axis {own.axis} of "
+            f"the input, or of length 1."
+        )
+    if act.takes_bias:
+        lines.append(
+            "``bias``: None, or a 1-D array of length x.shape[-1]: computes F(x + bias) in "
+            "one pass (``saved`` is x before the bias)."
+        )
+    if direction == "backward" and (own is not None or act.takes_bias):
+        name = own.name if own is not None else "bias"
+        lines.append(
+            f"{'Returns' if own is not None else 'With bias, returns'} the pair "
+            f"(gradient, grad_{name}), grad_{name} summed in float64 over every other axis."
+        )
     lines.append("``target``: None (automatic), 'cpu' (one thread), 'parallel' or 'cuda'.")
     return "\n".join(lines)
 
@@ -453,8 +566,13 @@ def make_public(act: Activation) -> dict:
         fn = _make_form(call, bind)
         fn.__name__ = fn.__qualname__ = call.name
         fn.__module__ = "fastact"
+        own = act.array_param
+        if own is not None and direction == "backward":
+            returns = f"the pair ({'``grad``' if inplace else 'the gradient'}, grad_{own.name})"
         fn.__doc__ = _doc(act, suffix, direction, returns)
-        fn.__signature__ = _signature(call.arg_names, names, defaults, inplace, act.takes_where)
+        fn.__signature__ = _signature(
+            call.arg_names, names, defaults, inplace, act.takes_where, act.takes_bias
+        )
         forms[call.name] = fn
     act.forward, act.forward_, act.backward, act.backward_ = forms.values()
     return forms
@@ -462,12 +580,17 @@ def make_public(act: Activation) -> dict:
 
 def _make_form(call, bind):
     plain = bind((), {})
+    channel = call.act.array_param is not None
 
     def call_with(arrays, args, kwargs, out, target):
         # The short path first, binding nothing when there is nothing to bind: at 1e3
         # elements each Python call on the way costs ~1% of the call.
         where = kwargs.pop("where", None) if call.act.takes_where and kwargs else None
+        # bias= on any form, so that the functions that take none say why (validation).
+        bias = kwargs.pop("bias", None) if kwargs else None
         params, axis = bind(args, kwargs) if args or kwargs else plain
+        if bias is not None or channel:
+            return _channel(call, arrays, params, bias, out, target)
         if (target is None or target == "cpu") and where is None:
             done = _fast(call, arrays, params, axis, out, target)
             if done is not None:

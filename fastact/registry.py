@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 ELEMENTWISE = "elementwise"
@@ -17,19 +18,52 @@ ROWWISE = "rowwise"
 REQUIRED = object()  # default of a parameter that has none, e.g. threshold(x, threshold, value)
 
 
+NUMERIC = "numeric"
+CHOICE = "choice"
+ARRAY = "array"
+
+
 @dataclass(frozen=True)
 class Param:
-    """A parameter: numeric (``negative_slope``, ``beta``, ...: passed to the kernels,
-    rounded to the compute dtype) or, with ``choices``, a choice among strings
-    (``gelu``'s ``approximate``) that picks the kernels once per call."""
+    """A parameter of one of three kinds (``kind``):
+
+    - numeric (``negative_slope``, ``beta``, ...): passed to the kernels, rounded to the
+      compute dtype;
+    - choice, with ``choices``: one string among a few (``gelu``'s ``approximate``) that
+      picks the kernels once per call;
+    - array, with ``axis``: a 1-D array holding one value per index along ``axis`` of
+      ``x`` (a per-channel value: ``prelu``'s ``weight`` along axis 1, the fused ``bias``
+      along the last axis). The scalar kernels take the element's value in its place; the
+      drivers (``drivers.cpu``, ``drivers.cuda``) broadcast it and reduce its gradient,
+      the sum over every other axis of ``grad_kernel(grad, saved, value, grad_input)``
+      (``None``: ``grad_input`` itself, as for a bias), in float64, in the same pass as
+      the backward. ``sizes`` lists the lengths it may have besides ``x.shape[axis]``
+      (``prelu``: 1, one value for every channel).
+    """
 
     name: str
-    default: float | str = REQUIRED  # type: ignore[assignment]
+    default: float | str | None = REQUIRED  # type: ignore[assignment]
     choices: tuple[str, ...] | None = None
+    axis: int | None = None
+    grad_kernel: Callable | None = field(default=None, compare=False)
+    sizes: tuple[int, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return ARRAY if self.axis is not None else CHOICE if self.choices else NUMERIC
 
     @property
     def is_choice(self) -> bool:
         return self.choices is not None
+
+    @property
+    def is_array(self) -> bool:
+        return self.axis is not None
+
+
+BIAS = Param("bias", None, axis=-1)
+"""The fused bias every elementwise function without an array parameter takes
+(SPEC §2.3): ``F(x, bias=b)`` is ``F(x + b)``, ``b`` along the last axis."""
 
 
 @dataclass(eq=False)
@@ -43,6 +77,11 @@ class Activation:
     functions also take ``axis``. Their optional ``block_kernels`` take the same arguments
     as C-contiguous 2-D blocks of rows; the CPU drivers call them instead of looping over
     the row kernels, so that they can work across short rows.
+
+    An elementwise function may have one array parameter (``prelu``'s ``weight``), its
+    first: its kernels take the element's value from it in its place, and its backward
+    forms return ``(grad_input, grad_param)``. Elementwise functions without one take the
+    fused ``bias=`` (``BIAS``, ``takes_bias``) instead.
 
     A function with a choice parameter (at most one) has one kernel per choice:
     ``forward_kernel`` and ``backward_kernel`` are then dicts keyed by the choice, and
@@ -92,6 +131,10 @@ class Activation:
             raise ValueError(f"{self.name}: where= needs a row-wise function's block kernels")
         if self.kind != ROWWISE and self.block_kernels != (None, None):
             raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
+        arrays = [p for p in self.params if p.is_array]
+        first = self.params[:1] == tuple(arrays[:1])
+        if arrays and (len(arrays) > 1 or self.kind != ELEMENTWISE or not first):
+            raise ValueError(f"{self.name}: one array parameter, first, of an elementwise function")
         choices = [p for p in self.params if p.is_choice]
         if len(choices) > 1:
             raise ValueError(f"{self.name}: at most one choice parameter")
@@ -105,6 +148,17 @@ class Activation:
     def choice(self) -> Param | None:
         """The choice parameter, if the function has one."""
         return next((p for p in self.params if p.is_choice), None)
+
+    @cached_property
+    def array_param(self) -> Param | None:
+        """The array parameter (``prelu``'s ``weight``), if the function has one."""
+        return next((p for p in self.params if p.is_array), None)
+
+    @cached_property
+    def takes_bias(self) -> bool:
+        """Whether the public forms take ``bias=`` (SPEC §2.3): elementwise functions
+        without an array parameter of their own."""
+        return self.kind == ELEMENTWISE and self.array_param is None
 
     @property
     def variants(self) -> tuple:

@@ -7,12 +7,13 @@ error names the function and the argument at fault.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from .registry import ROWWISE, Activation
+from .registry import BIAS, REQUIRED, ROWWISE, Activation
 
 FLOAT32 = np.dtype(np.float32)
 FLOAT64 = np.dtype(np.float64)
@@ -75,6 +76,8 @@ def params(call, values):
     variant = None
     numeric = []
     for p, v in zip(act.params, values, strict=True):
+        if p.is_array:  # checked against x's shape by channel_param
+            continue
         if p.is_choice:
             if not isinstance(v, str) or v not in p.choices:
                 listed = ", ".join(repr(c) for c in p.choices)
@@ -108,6 +111,54 @@ def kernel_params(call, values, dtype):
     if 0 not in result[1] and len(_KERNEL_PARAMS) < 1024:
         _KERNEL_PARAMS[key] = result
     return result
+
+
+def channel_param(call, name, value, shape):
+    """Check an array parameter (``prelu``'s ``weight``) or the fused ``bias`` against
+    ``x``'s shape, and return ``(outer, C, inner)``: the shape as the per-channel drivers
+    of every target see it, ``value[c]`` applying to ``x3[:, c, :]``.
+
+    ``value`` must be a 1-D floating array (NumPy, or a GPU array on the GPU path),
+    ``C`` long, ``C`` the length of the parameter's axis; its values are rounded to the
+    compute dtype, as numeric parameters are. ``bias`` is only for elementwise functions
+    without an array parameter of their own (registry ``takes_bias``)."""
+    act = call.act
+    if value is REQUIRED:
+        raise TypeError(f"fastact.{call.name}() missing required argument '{name}'")
+    if name == "bias":
+        if not act.takes_bias:
+            why = (
+                "the softmax family is not elementwise"
+                if act.kind == ROWWISE
+                else (f"{act.name} has an array parameter of its own")
+            )
+            raise call.error(TypeError, "bias", f"is not supported: {why}")
+        param = BIAS
+    else:
+        param = act.array_param
+    if not isinstance(value, np.ndarray) and not is_cuda(value):
+        raise call.error(
+            TypeError, name, f"must be a 1-D floating array, got {type(value).__name__}"
+        )
+    if value.dtype.kind != "f":
+        raise call.error(TypeError, name, f"has dtype {value.dtype}; expected a floating dtype")
+    if len(value.shape) != 1:
+        raise call.error(ValueError, name, f"must be 1-D, got shape {tuple(value.shape)}")
+    size = math.prod(shape)
+    ndim = len(shape)
+    axis = param.axis if param.axis >= 0 else ndim + param.axis
+    if ndim == 0 and name == "bias":
+        raise call.error(ValueError, name, "needs an input with at least one axis")
+    channels = shape[axis] if 0 <= axis < ndim else 1
+    n = value.shape[0]
+    if n != channels and n not in param.sizes:
+        sizes = " or ".join(str(k) for k in dict.fromkeys((channels, *param.sizes)))
+        where = f"x.shape[{param.axis}]" if 0 <= axis < ndim else "x has too few axes"
+        raise call.error(ValueError, name, f"has length {n}; expected {sizes} ({where})")
+    if n == 1 and name != "bias":  # one value for every element
+        return 1, 1, size
+    outer = math.prod(shape[:axis])
+    return outer, channels, size // max(outer * channels, 1) if channels else 0
 
 
 def axis(call, axis, ndim):

@@ -64,8 +64,12 @@ def compile_task(task, dtypes) -> tuple[int, int]:
         form(*bb.make_inputs(act, direction, dtype, _SHAPE), *params, target=target)
     if target == "cuda":
         return 0, 0  # counted on the CPU targets only
-    d = cpu._drivers[name, direction, target == "parallel", variant]
-    return d.stats.cache_hits.total(), d.stats.cache_misses.total()
+    # The plain driver, or the per-channel ones of a function with an array parameter
+    # (prelu: keyed by layout too).
+    key = (name, direction, target == "parallel", variant)
+    drivers = [d for k, d in list(cpu._drivers.items()) if k[:4] == key]
+    hits = sum(d.stats.cache_hits.total() for d in drivers)
+    return hits, sum(d.stats.cache_misses.total() for d in drivers)
 
 
 def _default_jobs() -> int:

@@ -66,10 +66,38 @@ def test_baselines_compute_the_same_thing(name, form):
             fn = bench_baselines.candidate(act, form, impl, arrays)
         except NotImplementedError:
             continue
-        result = fn()
+        result, want = fn(), ref
+        if act.array_param is not None and backward:  # (grad_input, grad_param)
+            np.testing.assert_allclose(np.asarray(result[1]), ref[1], rtol=1e-6, err_msg=impl)
+            result, want = result[0], ref[0]
         result = arrays[0] if form.endswith("_") else np.asarray(result)
         # Loose: the naive NumPy expressions cancel where the references do not.
-        np.testing.assert_allclose(result, ref, rtol=1e-6, atol=1e-12, err_msg=impl)
+        np.testing.assert_allclose(result, want, rtol=1e-6, atol=1e-12, err_msg=impl)
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid"])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_bias_peers_compute_the_same_thing(name, direction):
+    act = fastact.REGISTRY[name]
+    g, *rest = arrays = bench_baselines.bias_inputs(act, direction, "f8", (6, 50))
+    b = arrays[-1]
+    if direction == "forward":
+        want = act.reference(g + b)
+    else:
+        want = act.reference_backward(g, rest[0])
+        want = (want, want.sum(axis=0))
+    for impl in ("numpy", "torch", "fastact-separate"):
+        try:
+            fn = bench_baselines.bias_candidate(act, direction, impl, arrays)
+        except NotImplementedError:
+            continue
+        got = fn()
+        if direction == "backward":
+            np.testing.assert_allclose(np.asarray(got[-1]), want[1], rtol=1e-9, err_msg=impl)
+            if impl != "fastact-separate":
+                np.testing.assert_allclose(np.asarray(got[0]), want[0], rtol=1e-9)
+        else:
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9, err_msg=impl)
 
 
 def test_report_runs_quick_on_tiny_sizes(tmp_path, capsys):

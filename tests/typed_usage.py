@@ -21,6 +21,15 @@ assert_type(fastact.sigmoid_backward(g32, x32), NDArray[np.float32])
 assert_type(fastact.softmax(x32, axis=None), NDArray[np.float32])
 assert_type(fastact.softmax_backward_(g32, x32, 0), NDArray[np.float32])
 assert_type(fastact.threshold(x64, 0.5, 0.0), NDArray[np.float64])
+b32 = np.ones(8, np.float32)
+Pair32 = tuple[NDArray[np.float32], NDArray[np.float32]]
+assert_type(fastact.gelu(x32, bias=b32), NDArray[np.float32])
+assert_type(fastact.gelu_backward(g32, x32, bias=b32), Pair32)
+assert_type(fastact.gelu_backward_(g32, x32), NDArray[np.float32])
+assert_type(fastact.relu_backward_(g32, x32, bias=b32), Pair32)
+assert_type(fastact.prelu(x32, b32), NDArray[np.float32])
+assert_type(fastact.prelu_backward(g32, x32, b32), Pair32)
+assert_type(fastact.prelu_backward_(g32, x32, weight=b32), Pair32)
 mask = np.tril(np.ones((8, 8), bool))
 assert_type(fastact.log_softmax(np.ones((8, 8), np.float32), where=mask), NDArray[np.float32])
 act: fastact.Activation = fastact.REGISTRY["relu"]
@@ -31,3 +40,5 @@ n: int = fastact.parallel_threshold("relu")
 fastact.sigmoid(x32, target="gpu")  # type: ignore[call-overload]
 fastact.relu_([1.0, 2.0])  # type: ignore[arg-type]
 fastact.leaky_relu(x32, slope=0.1)  # type: ignore[call-overload]
+fastact.softmax(x32, bias=b32)  # type: ignore[call-overload]
+fastact.prelu(x32, [0.25])  # type: ignore[call-overload]

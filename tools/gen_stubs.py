@@ -39,13 +39,16 @@ def parallel_threshold(name: str) -> int: ...
 
 _F = TypeVar("_F", bound=np.floating[Any])
 _Target = Literal["cpu", "parallel", "cuda"] | None
+_Param = NDArray[np.floating[Any]]
 """
 
 
 def _params(act) -> list[str]:
     out = []
     for p in act.params:
-        if p.is_choice:
+        if p.is_array:
+            out.append(f"{p.name}: _Param")
+        elif p.is_choice:
             choices = ", ".join(repr(c) for c in p.choices)
             out.append(f"{p.name}: Literal[{choices}] = {p.default!r}")
         elif p.default is REQUIRED:
@@ -75,36 +78,53 @@ def _doc(fn) -> str:
     return "\n\n    ".join(line for line in lines[:3:2] if line)
 
 
+def _variants(act, backward) -> list[tuple[list[str], bool]]:
+    """``(keywords, pair)`` per overload family of a form: a backward with an array
+    parameter returns ``(gradient, parameter gradient)``, with ``bias=`` only if given one."""
+    if not act.takes_bias:
+        return [([], backward and act.array_param is not None)]
+    if not backward:
+        return [(["bias: _Param | None = None"], False)]
+    return [(["bias: None = None"], False), (["bias: _Param"], True)]
+
+
 def _forms(act) -> list[str]:
     params = _params(act)
     target = "target: _Target = None"
-    extra = _keywords(act)
     blocks = []
     for form_name, fn in act.forms.items():
-        doc = _doc(fn)
         backward = "_backward" in form_name
         names = ("grad", "saved") if backward else ("x",)
-        if form_name.endswith("_"):  # in place: the array comes back
-            arrays = [f"{names[0]}: NDArray[_F]", *(f"{n}: ArrayLike" for n in names[1:])]
-            blocks.append(
-                _def(form_name, arrays, params, [*extra, target], "NDArray[_F]", doc, False)
-            )
-            continue
-        typed = [f"{n}: NDArray[_F]" for n in names]
-        loose = [f"{n}: ArrayLike" for n in names]
-        blocks += [
-            _def(
-                form_name, typed, params, [*extra, "out: None = None", target], "NDArray[_F]", doc
-            ),
-            _def(form_name, loose, params, [*extra, "out: NDArray[_F]", target], "NDArray[_F]"),
-            _def(
-                form_name,
-                loose,
-                params,
-                [*extra, "out: None = None", target],
-                "NDArray[np.float64]",
-            ),
-        ]
+        variants = _variants(act, backward)
+        for i, (bias, pair) in enumerate(variants):
+            doc = _doc(fn) if i == 0 else ""
+            extra = [*_keywords(act), *bias]
+
+            def result(r, pair=pair):
+                return f"tuple[{r}, {r}]" if pair else r
+
+            if form_name.endswith("_"):  # in place: the array comes back
+                arrays = [f"{names[0]}: NDArray[_F]", *(f"{n}: ArrayLike" for n in names[1:])]
+                blocks.append(
+                    _def(
+                        form_name,
+                        arrays,
+                        params,
+                        [*extra, target],
+                        result("NDArray[_F]"),
+                        doc,
+                        len(variants) > 1,
+                    )
+                )
+                continue
+            typed = [f"{n}: NDArray[_F]" for n in names]
+            loose = [f"{n}: ArrayLike" for n in names]
+            none, given = [*extra, "out: None = None", target], [*extra, "out: NDArray[_F]", target]
+            blocks += [
+                _def(form_name, typed, params, none, result("NDArray[_F]"), doc),
+                _def(form_name, loose, params, given, result("NDArray[_F]")),
+                _def(form_name, loose, params, none, result("NDArray[np.float64]")),
+            ]
     return blocks
 
 

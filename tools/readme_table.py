@@ -9,6 +9,8 @@ from fastact.registry import REQUIRED
 
 
 def _param(p) -> str:
+    if p.is_array:
+        return f"`{p.name}` (array along axis {p.axis})"
     if p.default is REQUIRED:
         return f"`{p.name}`"
     if p.is_choice:
@@ -31,6 +33,8 @@ def table() -> str:
             params = ", ".join(filter(None, [params, "`axis=-1`"]))
         if act.takes_where:
             params += ", `where=None`"
+        if act.takes_bias:
+            params = ", ".join(filter(None, [params, "`bias=None`"]))
         forms = ", ".join(f"`{n}`" for n in act.forms)
         rows.append(f"| `{act.name}` | {params or '—'} | {act.kind} | {act.saves} | {forms} |")
     return "\n".join(rows)

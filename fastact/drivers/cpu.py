@@ -16,14 +16,15 @@ that kernels depend on: editing the math invalidates every cached driver.
 import threading
 import types
 
+import numpy as np
 from numba import njit, prange
 
 from ..codegen import borrowed, prefer_wide_vectors, same_data
 from ..registry import ELEMENTWISE, ROWWISE
-from . import source_fingerprint
+from . import channel, source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
-_forward = _backward = None
+_forward = _backward = _share = None
 _PARALLEL = False
 
 
@@ -145,6 +146,154 @@ def _rows_per_block(rows, parallel):
     return step if step < 16 else -(-step // 16) * 16
 
 
+# ------------------------------------------------------------------ per-channel drivers
+# An array parameter (registry ``Param.axis``: prelu's weight, the fused bias) gives each
+# element a value ``c[ch]`` by its index along one axis. The drivers see x as rows of
+# channels, ``(rows, C)`` when that axis is the last (the loop over channels is the
+# contiguous, vectorized one), else as ``(outer, C, inner)`` (the loop over inner is).
+# The kernels take the value in the array parameter's place: ``_forward(x, v, *params)``,
+# ``_backward(grad, saved, v, *params)``, and ``_share(grad, saved, v, grad_input)`` is
+# an element's contribution to the parameter's gradient (for a bias, the kernels are
+# wrappers of the function's own: see drivers/channel.py).
+#
+# The parameter's gradient is summed over the partition of ``channel.blocks`` (the same
+# on every target, whatever the number of threads): see drivers/channel.py.
+_channel_blocks = njit(cache=True)(channel.blocks)
+
+
+def last_forward(x, c, out, params):
+    x, c, out = borrowed(x), borrowed(c), borrowed(out)
+    rows, n = x.shape
+    step = _channel_blocks(rows, n, 1)[0]
+    in_place = same_data(x, out)
+    for b in prange((rows + step - 1) // step):
+        prefer_wide_vectors()
+        for r in range(b * step, min(rows, (b + 1) * step)):
+            xr, orow = x[r], out[r]
+            if in_place:
+                for j in range(n):
+                    orow[j] = _forward(orow[j], c[j], *params)
+            else:
+                for j in range(n):
+                    orow[j] = _forward(xr[j], c[j], *params)
+
+
+def last_backward(grad, saved, c, out, params):
+    grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
+    rows, n = grad.shape
+    step = _channel_blocks(rows, n, 1)[0]
+    blocks = (rows + step - 1) // step
+    partial = np.zeros((blocks, n), np.float64)
+    in_place = same_data(grad, out)
+    for b in prange(blocks):
+        prefer_wide_vectors()
+        p = partial[b]
+        for r in range(b * step, min(rows, (b + 1) * step)):
+            gr, sr, orow = grad[r], saved[r], out[r]
+            if in_place:
+                for j in range(n):
+                    g = orow[j]
+                    d = _backward(g, sr[j], c[j], *params)
+                    orow[j] = d
+                    p[j] += _share(g, sr[j], c[j], d)
+            else:
+                for j in range(n):
+                    d = _backward(gr[j], sr[j], c[j], *params)
+                    orow[j] = d
+                    p[j] += _share(gr[j], sr[j], c[j], d)
+    total = np.zeros(n, np.float64)
+    for b in range(blocks):
+        total += partial[b]
+    return total
+
+
+def inner_forward(x, c, out, params):
+    x, c, out = borrowed(x), borrowed(c), borrowed(out)
+    outer, n, inner = x.shape
+    chunks = _channel_blocks(outer, n, inner)[1]
+    step = -(-inner // chunks)
+    in_place = same_data(x, out)
+    for u in prange(outer * n * chunks):
+        prefer_wide_vectors()
+        o = u // (n * chunks)
+        j = u // chunks % n
+        k = u % chunks
+        v = c[j]
+        lo, hi = k * step, min(inner, (k + 1) * step)
+        xr, orow = x[o, j, lo:hi], out[o, j, lo:hi]
+        h = _unaligned_head(orow)  # the vector loop stores whole cache lines
+        for i in range(h):
+            orow[i] = _forward(xr[i], v, *params)
+        xr, orow = xr[h:], orow[h:]
+        if in_place:
+            for i in range(orow.size):
+                orow[i] = _forward(orow[i], v, *params)
+        else:
+            for i in range(orow.size):
+                orow[i] = _forward(xr[i], v, *params)
+
+
+def inner_backward(grad, saved, c, out, params):
+    grad, saved, c, out = borrowed(grad), borrowed(saved), borrowed(c), borrowed(out)
+    outer, n, inner = grad.shape
+    chunks = _channel_blocks(outer, n, inner)[1]
+    step = -(-inner // chunks)
+    lanes = channel.LANES
+    partial = np.zeros((outer, n, chunks, lanes), np.float64)
+    partial_lanes = np.empty((outer * n * chunks, lanes), np.float64)
+    in_place = same_data(grad, out)
+    for u in prange(outer * n * chunks):
+        prefer_wide_vectors()
+        o = u // (n * chunks)
+        j = u // chunks % n
+        k = u % chunks
+        v = c[j]
+        lo, hi = k * step, min(inner, (k + 1) * step)
+        gr, sr, orow = grad[o, j, lo:hi], saved[o, j, lo:hi], out[o, j, lo:hi]
+        p = partial[o, j, k]
+        # Element i adds to lane i % lanes: a float64 sum that vectorizes (one lane per
+        # vector lane), in an order fixed by the shape. The vector loop starts at out's
+        # first cache line (h elements in): its lanes are p's rotated by h, each lane still
+        # summed in the order of its elements, so the bits do not depend on the address.
+        h = min(_unaligned_head(orow), lanes)
+        for i in range(h):
+            d = _backward(gr[i], sr[i], v, *params)
+            p[i] += _share(gr[i], sr[i], v, d)
+            orow[i] = d
+        rotated = partial_lanes[u]
+        for q in range(lanes):
+            rotated[q] = p[(h + q) % lanes]
+        m = orow.size - h
+        full = max(m - m % lanes, 0)
+        gb, sb, ob = gr[h:], sr[h:], orow[h:]
+        if in_place:
+            for r in range(0, full, lanes):
+                for q in range(lanes):
+                    g = ob[r + q]
+                    d = _backward(g, sb[r + q], v, *params)
+                    ob[r + q] = d
+                    rotated[q] += _share(g, sb[r + q], v, d)
+        else:
+            for r in range(0, full, lanes):
+                for q in range(lanes):
+                    d = _backward(gb[r + q], sb[r + q], v, *params)
+                    ob[r + q] = d
+                    rotated[q] += _share(gb[r + q], sb[r + q], v, d)
+        for i in range(full, m):
+            d = _backward(gb[i], sb[i], v, *params)
+            rotated[i - full] += _share(gb[i], sb[i], v, d)
+            ob[i] = d
+        for q in range(lanes):
+            p[(h + q) % lanes] = rotated[q]
+    total = np.zeros(n, np.float64)
+    for o in range(outer):
+        for j in range(n):
+            for k in range(chunks):
+                for q in range(lanes):
+                    total[j] += partial[o, j, k, q]
+    return total
+
+
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
@@ -152,10 +301,20 @@ _TEMPLATES = {
     (ROWWISE, "backward"): rows_backward,
     ("blocks", "forward"): blocks_forward,
     ("blocks", "backward"): blocks_backward,
+    ("last", "forward"): last_forward,
+    ("last", "backward"): last_backward,
+    ("inner", "forward"): inner_forward,
+    ("inner", "backward"): inner_backward,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
-_KERNEL_SOURCES = ("kernels", "elementary.py", "codegen.py", "drivers/cpu.py")
+_KERNEL_SOURCES = (
+    "kernels",
+    "elementary.py",
+    "codegen.py",
+    "drivers/cpu.py",
+    "drivers/channel.py",
+)
 
 
 _lock = threading.Lock()
@@ -190,6 +349,31 @@ def _build(activation, direction, parallel, variant):
     tag = activation.name if variant is None else f"{activation.name}_{variant}"
     name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
     bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
+    bound["_PARALLEL"] = parallel
+    fn = types.FunctionType(template.__code__, bound, name)
+    fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
+    return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)
+
+
+def compiled_channel(activation, direction: str, parallel: bool, variant, layout: str, bias: bool):
+    """The per-channel driver (``layout`` "last": ``(rows, C)`` views, "inner":
+    ``(outer, C, inner)``) of ``activation``'s own array parameter or, with ``bias``, of
+    its fused bias. Backward drivers return the parameter's gradient (float64)."""
+    key = (activation.name, direction, parallel, variant, layout, bias)
+    try:
+        return _drivers[key]
+    except KeyError:
+        with _lock:
+            if key not in _drivers:
+                _drivers[key] = _build_channel(*key[1:], activation)
+            return _drivers[key]
+
+
+def _build_channel(direction, parallel, variant, layout, bias, activation):
+    own, share, tag = channel.kernels(activation, direction, variant, bias)
+    template = _TEMPLATES[layout, direction]
+    name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
+    bound = dict(template.__globals__, _forward=own, _backward=own, _share=share)
     bound["_PARALLEL"] = parallel
     fn = types.FunctionType(template.__code__, bound, name)
     fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"

@@ -43,6 +43,7 @@ from numba.np import numpy_support
 
 from .. import validation as v
 from ..registry import ROWWISE
+from . import channel
 from . import cuda_kernels as ck
 from .cuda_math import register as _register_math
 
@@ -167,8 +168,10 @@ def _check_gpu(call):
 
 
 # ------------------------------------------------------------------ the call
-def run(call, arrays, variant, params, axis, out, where=None):
-    """Validate and compute one call on the GPU; see the module docstring."""
+def _placement(call, arrays, out):
+    """Where the call's arrays live: ``None`` if on the host, else the device views of the
+    inputs, of ``out`` (or None) and the known device ids, checked: all on one side, one
+    GPU, writeable destinations."""
     _check_gpu(call)
     names = call.arg_names
     kinds = [_kind(a) for a in arrays]
@@ -183,7 +186,7 @@ def run(call, arrays, variant, params, axis, out, where=None):
         if not on_gpu and _kind(out) != "host":
             raise call.error(TypeError, "out", f"is on the GPU but '{names[0]}' is a host array")
     if not on_gpu:
-        return _run_host(call, arrays, variant, params, axis, out, where)
+        return None
 
     views = [_view(a) for a in arrays]
     named = [*zip(names, arrays, strict=True), *([("out", out)] if out is not None else [])]
@@ -200,22 +203,38 @@ def run(call, arrays, variant, params, axis, out, where=None):
         dest_view = _view(out)
         if _readonly(out):
             raise call.error(ValueError, "out", "is read-only")
+    return views, dest_view, known
+
+
+def _destination(call, lib, arrays, views, out, dest_view, result, stream):
+    """``(dest, its device view)``: ``x`` in place, ``out``, or a new array of x's kind."""
+    if call.inplace:
+        return arrays[0], views[0]
+    if out is not None:
+        return out, dest_view
+    dest = _empty(lib, arrays[0], tuple(views[0].shape), result, stream)
+    return dest, _view(dest)
+
+
+def _device_context(known):
+    device = known[0][1] if known else None
+    return cuda.gpus[device] if device is not None and not _SIM else contextlib.nullcontext()
+
+
+def run(call, arrays, variant, params, axis, out, where=None):
+    """Validate and compute one call on the GPU; see the module docstring."""
+    placed = _placement(call, arrays, out)
+    if placed is None:
+        return _run_host(call, arrays, variant, params, axis, out, where)
+    views, dest_view, known = placed
     result, compute, axis = _validate(call, views, axis, dest_view)
     if where is not None:
         where = v.where(call, _view(where) if v.is_cuda(where) else where, tuple(views[0].shape))
 
-    lib = kinds[0]
-    device = known[0][1] if known else None
-    ctx = cuda.gpus[device] if device is not None and not _SIM else contextlib.nullcontext()
-    with ctx:
+    lib = _kind(arrays[0])
+    with _device_context(known):
         stream = _stream(lib, arrays[0])
-        if call.inplace:
-            dest, dest_view = arrays[0], views[0]
-        elif out is not None:
-            dest = out
-        else:
-            dest = _empty(lib, arrays[0], views[0].shape, result, stream)
-            dest_view = _view(dest)
+        dest, dest_view = _destination(call, lib, arrays, views, out, dest_view, result, stream)
         if dest_view.size:
             _compute(call, views, dest_view, variant, params, axis, compute, stream, where)
     return dest
@@ -269,6 +288,130 @@ def _run_host(call, arrays, variant, params, axis, out, where=None):
     return dest
 
 
+# ------------------------------------------------------------------ per-channel values
+def run_channel(call, arrays, params, name, value, out):
+    """A call with a per-channel array (``prelu``'s weight, the fused ``bias``) on the GPU:
+    ``(outer, C, inner)`` views and the CPU's reduction partition (drivers/channel.py).
+    ``value`` may be a host or a device array; backward forms return ``(grad_input,
+    grad_param)``, the second of the first's kind."""
+    variant, numeric = v.params(call, params)
+    placed = _placement(call, arrays, out)
+    backward = call.direction == "backward"
+    if placed is None:  # host arrays: copy over, compute, copy back
+        if call.inplace:
+            v.check_in_place(call, arrays[0])
+        arrays = [np.asarray(a) for a in arrays]
+        result, compute, _ = _validate(call, arrays, None, None)
+        shape = tuple(arrays[0].shape)
+        shape3 = v.channel_param(call, name, value, shape)
+        if out is not None:
+            v.check_out(call, "out", out, shape)
+        dest = arrays[0] if call.inplace else out if out is not None else np.empty(shape, result)
+        c = _channel_values(value, compute)
+        if dest.size == 0:
+            return (dest, np.zeros(value.shape, result)) if backward else dest
+        ins = [cuda.to_device(np.ascontiguousarray(a)) for a in arrays]
+        work = cuda.device_array(shape, dest.dtype)
+        total = _channel_compute(call, ins, work, variant, numeric, compute, c, shape3, name, 0)
+        if dest.flags.c_contiguous:
+            work.copy_to_host(dest)
+        else:
+            np.copyto(dest, work.copy_to_host())
+        if backward:
+            return dest, total.copy_to_host().astype(result).reshape(value.shape)
+        return dest
+
+    views, dest_view, known = placed
+    result, compute, _ = _validate(call, views, None, dest_view)
+    shape = tuple(views[0].shape)
+    shape3 = v.channel_param(call, name, value, shape)
+    lib = _kind(arrays[0])
+    with _device_context(known):
+        stream = _stream(lib, arrays[0])
+        dest, dest_view = _destination(call, lib, arrays, views, out, dest_view, result, stream)
+        grad_param = (
+            _empty(lib, arrays[0], tuple(value.shape), result, stream) if backward else None
+        )
+        c = _channel_values(value, compute)
+        if dest_view.size:
+            total = _channel_compute(
+                call, views, dest_view, variant, numeric, compute, c, shape3, name, stream
+            )
+            if backward:
+                gp = _view(grad_param)
+                _copy_into(total.reshape(gp.shape), gp, stream)
+        elif backward:
+            _view(grad_param)[:] = 0  # nothing to sum
+    return (dest, grad_param) if backward else dest
+
+
+def _channel_values(value, compute):
+    """The per-channel values on the device, in the compute dtype (a copy)."""
+    host = value.copy_to_host() if v.is_cuda(value) else np.asarray(value)
+    return cuda.to_device(np.ascontiguousarray(host, dtype=compute).reshape(-1))
+
+
+def _channel_compute(call, ins, dest, variant, numeric, compute, c, shape3, name, stream):
+    """Launch the per-channel kernels; the backward's float64 parameter gradient (device)."""
+    ins = [
+        a
+        if a.is_c_contiguous() and not (_overlaps(a, dest) and not _same(a, dest))
+        else _copy(a, stream)
+        for a in ins
+    ]
+    work = dest if dest.is_c_contiguous() else cuda.device_array(tuple(dest.shape), dest.dtype)
+    outer, n, inner = shape3
+    layout = "last" if inner == 1 else "inner"
+    view = (outer, n) if layout == "last" else shape3
+    ctype = numpy_support.from_dtype(compute)
+    kparams = tuple(compute.type(p) for p in numeric)
+    own, share, tag = channel.kernels(call.act, call.direction, variant, name == "bias")
+    kernel = ck.compiled(
+        f"channel_{layout}_{call.direction}",
+        f"{tag}_{call.direction}",
+        ctype,
+        _forward=own,
+        _backward=own,
+        _share=share,
+    )
+    arrays = [a.reshape(view) for a in (*ins, work)]
+    total = None
+    if call.direction == "forward":
+        _launch(
+            kernel, work.size, MAP_THREADS, MAP_THREADS, stream, arrays[0], c, arrays[1], kparams
+        )
+    else:
+        rows_per_block, chunks = channel.blocks(outer, n, inner)
+        if layout == "last":
+            partial = cuda.device_array((-(-outer // rows_per_block), n), np.float64, stream=stream)
+            step = rows_per_block
+        else:
+            shape4 = (outer, n, chunks, channel.LANES)
+            partial = cuda.device_array(shape4, np.float64, stream=stream)
+            step = -(-inner // chunks)
+        _launch(
+            kernel,
+            partial.size // (1 if layout == "last" else channel.LANES),
+            MAP_THREADS,
+            MAP_THREADS,
+            stream,
+            arrays[0],
+            arrays[1],
+            c,
+            arrays[2],
+            partial,
+            step,
+            kparams,
+        )
+        total = cuda.device_array(n, np.float64, stream=stream)
+        summed = ck.compiled("channel_total", "channel_total", None)
+        parts = partial.reshape(partial.shape[0], n, -1)  # (outer, C, partials in order)
+        _launch(summed, n, MAP_THREADS, MAP_THREADS, stream, parts, total)
+    if work is not dest:
+        _copy_into(work, dest, stream)
+    return total
+
+
 # ------------------------------------------------------------------ launches
 def _min_blocks():
     # numba-cuda warns (NumbaPerformanceWarning) for grids under 128 blocks; idle blocks
@@ -281,6 +424,12 @@ def _min_blocks():
 def _launch(kernel, units, per_block, threads, stream, *args):
     blocks = min(-(-units // per_block), MAX_BLOCKS)
     kernel[max(blocks, _min_blocks()), threads, stream](*args)
+
+
+def _copy_into(src, dest, stream):
+    """dest[...] = src on the device (any strides; cast to dest's dtype)."""
+    kernel = ck.compiled("copy_nd", "copy", None)
+    _launch(kernel, dest.size, MAP_THREADS, MAP_THREADS, stream, src, dest)
 
 
 def _copy(a, stream, dtype=None):

@@ -29,7 +29,7 @@ from numba.cuda import config, float64
 from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
-_forward = _backward = _T = None
+_forward = _backward = _share = _T = None
 _SIGN = 1
 _LOG = False
 
@@ -209,6 +209,89 @@ def copy_nd(x, out):
         out.flat[k] = x.flat[k]
 
 
+# ------------------------------------------------------------------ per-channel templates
+# Per-channel values (drivers/channel.py): ``c[j]`` for the elements of channel j, x seen as
+# (rows, C) or (outer, C, inner). The backward's parameter gradient is reduced over the
+# CPU's partition, in its order: one thread per (block, channel) of (rows, C) views (the
+# block's rows in order; adjacent threads read adjacent channels), one per (row, chunk)
+# of 3-D views, each writing its float64 partial; then one thread per channel adds the
+# partials in block order. The same per-element values give the CPU's bits.
+def channel_last_forward(x, c, out, params):
+    n = x.shape[1]
+    for k in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        r = k // n
+        j = k % n
+        out[r, j] = _forward(_T(x[r, j]), _T(c[j]), *params)
+
+
+def channel_inner_forward(x, c, out, params):
+    n = x.shape[1]
+    inner = x.shape[2]
+    for k in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        o = k // (n * inner)
+        j = k // inner % n
+        i = k % inner
+        out[o, j, i] = _forward(_T(x[o, j, i]), _T(c[j]), *params)
+
+
+def channel_last_backward(grad, saved, c, out, partial, step, params):
+    rows = grad.shape[0]
+    n = grad.shape[1]
+    for u in range(cuda.grid(1), partial.size, cuda.gridsize(1)):
+        b = u // n
+        j = u % n
+        v = _T(c[j])
+        acc = float64(0.0)
+        for r in range(b * step, min(rows, (b + 1) * step)):
+            g = _T(grad[r, j])
+            s = _T(saved[r, j])
+            d = _backward(g, s, v, *params)
+            out[r, j] = d
+            acc += float64(_share(g, s, v, d))
+        partial[b, j] = acc
+
+
+def channel_inner_backward(grad, saved, c, out, partial, step, params):
+    # partial: (outer, C, chunks, LANES); element i of a chunk adds to lane i % LANES,
+    # as on the CPU (where the lanes let the sum vectorize).
+    n = grad.shape[1]
+    inner = grad.shape[2]
+    chunks = partial.shape[2]
+    lanes = partial.shape[3]
+    for u in range(cuda.grid(1), _chunk_units(partial), cuda.gridsize(1)):
+        o = u // (n * chunks)
+        j = u // chunks % n
+        k = u % chunks
+        v = _T(c[j])
+        for q in range(lanes):
+            partial[o, j, k, q] = 0.0
+        lo = k * step
+        for i in range(lo, min(inner, lo + step)):
+            g = _T(grad[o, j, i])
+            s = _T(saved[o, j, i])
+            d = _backward(g, s, v, *params)
+            out[o, j, i] = d
+            q = (i - lo) % lanes
+            partial[o, j, k, q] += float64(_share(g, s, v, d))
+
+
+@cuda.jit(device=True)
+def _chunk_units(partial):
+    return partial.shape[0] * partial.shape[1] * partial.shape[2]
+
+
+def channel_total(partial, total):
+    """total[j] = the partials of channel j in block order: partial is (blocks, C) or
+    (outer, C, chunks, lanes), seen as 3-D (outer, C, chunks * lanes) by the caller."""
+    n = partial.shape[1]
+    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+        acc = float64(0.0)
+        for o in range(partial.shape[0]):
+            for k in range(partial.shape[2]):
+                acc += partial[o, j, k]
+        total[j] = acc
+
+
 # ------------------------------------------------------------------ row templates
 # Row loops are block-uniform (warp kernels) or block-wide (block kernels) so that every
 # thread reaches every barrier and shuffle; `valid` masks the work instead of `return`.
@@ -343,6 +426,11 @@ TEMPLATES = {
     "map_forward_nd": map_forward_nd,
     "map_backward_nd": map_backward_nd,
     "copy_nd": copy_nd,
+    "channel_last_forward": channel_last_forward,
+    "channel_inner_forward": channel_inner_forward,
+    "channel_last_backward": channel_last_backward,
+    "channel_inner_backward": channel_inner_backward,
+    "channel_total": channel_total,
     "rows_forward_warp": rows_forward_warp,
     "rows_forward_block": rows_forward_block,
     "rows_forward_online": rows_forward_online,
@@ -357,6 +445,7 @@ _KERNEL_SOURCES = (
     "codegen.py",
     "drivers/cuda_kernels.py",
     "drivers/cuda_math.py",
+    "drivers/channel.py",
 )
 
 

@@ -1,4 +1,4 @@
-"""Rectifiers: relu, leaky_relu and threshold."""
+"""Rectifiers: relu, leaky_relu, prelu and threshold."""
 
 import numpy as np
 
@@ -12,6 +12,9 @@ __all__ = [
     "leaky_relu_backward",
     "threshold",
     "threshold_backward",
+    "prelu",
+    "prelu_backward",
+    "prelu_weight_grad",
 ]
 
 
@@ -107,5 +110,70 @@ register(
         reference_backward=lambda g, x, t, v: np.where(x <= t, 0.0, g),
         exact=True,
         summary="Threshold: x where x > threshold, else value.",
+    )
+)
+
+
+# --------------------------------------------------------------------------- prelu
+@kernel
+def prelu(x, weight):
+    """x for x > 0, else weight * x, ``weight`` being x's channel's value."""
+    inline_here()
+    T = type(x)
+    return x if x > T(0) else weight * x
+
+
+@kernel
+def prelu_backward(grad, x, weight):
+    inline_here()
+    # ATen's _prelu_kernel_backward: grad where x > 0, else weight * grad (also at x == 0).
+    T = type(x)
+    return grad if x > T(0) else weight * grad
+
+
+@kernel
+def prelu_weight_grad(grad, x, weight, grad_input):
+    """One element's share of the gradient with respect to its channel's weight."""
+    inline_here()
+    T = type(x)
+    return T(0) if x > T(0) else x * grad
+
+
+def _channel_values(w, ndim):
+    """prelu's weight shaped to broadcast along axis 1 of an ndim-dimensional x."""
+    w = np.asarray(w, np.float64).reshape(-1)
+    return w.reshape((-1,) + (1,) * (ndim - 2)) if ndim >= 2 and w.size > 1 else w[:1].reshape(())
+
+
+def _prelu_reference(x, w):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x, _channel_values(w, x.ndim) * x)
+
+
+def _prelu_reference_backward(g, x, w):
+    g, x = np.asarray(g, np.float64), np.asarray(x, np.float64)
+    wb = _channel_values(w, x.ndim)
+    gx = np.where(x > 0, g, wb * g)
+    share = np.where(x > 0, 0.0, x * g)
+    w = np.asarray(w)
+    if w.size > 1:
+        gw = np.moveaxis(share, 1, 0).reshape(w.size, -1).sum(axis=1)
+    else:
+        gw = np.full(w.shape, share.sum())
+    return gx, gw.reshape(w.shape)
+
+
+register(
+    Activation(
+        name="prelu",
+        kind=ELEMENTWISE,
+        forward_kernel=prelu,
+        backward_kernel=prelu_backward,
+        saves="input",
+        params=(Param("weight", axis=1, grad_kernel=prelu_weight_grad, sizes=(1,)),),
+        reference=_prelu_reference,
+        reference_backward=_prelu_reference_backward,
+        exact=True,
+        summary="Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.",
     )
 )
