@@ -1,8 +1,9 @@
 """CPU drivers: one loop template per kernel kind, compiled per activation, cached on disk.
 
-Each template loops over 1-D contiguous arrays (elementwise) or C-contiguous 2-D arrays
-of rows (row-wise) and calls the activation's kernel, bound to the global name
-``_forward`` / ``_backward``. The same template gives the one-thread driver
+Each template loops over 1-D contiguous arrays (elementwise), C-contiguous 2-D arrays
+of rows (row-wise) or C-contiguous ``(outer, 2, m)`` pairs of halves (kind ``HALVES``)
+and calls the activation's kernel, bound to the global name ``_forward`` / ``_backward``.
+The same template gives the one-thread driver
 (``parallel=False``: ``prange`` is ``range``) and the all-threads driver.
 
 Why not a closure over the kernel: Numba's disk cache keys a closure by its pickled
@@ -19,7 +20,7 @@ import types
 from numba import njit, prange
 
 from ..codegen import borrowed, prefer_wide_vectors, same_data
-from ..registry import ELEMENTWISE, ROWWISE
+from ..registry import ELEMENTWISE, HALVES, ROWWISE
 from . import source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
@@ -145,6 +146,50 @@ def _rows_per_block(rows, parallel):
     return step if step < 16 else -(-step // 16) * 16
 
 
+# Halves (glu): x is C-contiguous (outer, 2, m), x[o, 0] and x[o, 1] the two halves of
+# the o-th slice of the input along its axis (whatever the axis: the dispatch reshapes
+# (outer, 2 * half, inner) as (outer, 2, half * inner), no copy); the forward result is
+# (outer, m), the backward's (outer, 2, m). The loop runs over contiguous pieces of the
+# m-long rows: whole rows on one thread; split into blocks for all threads, so that one
+# long row (axis=0) is shared out too.
+def halves_forward(x, out, params):
+    x, out = borrowed(x), borrowed(out)
+    step, pieces = _pieces(out.shape[1], out.size, _PARALLEL)
+    for t in prange(out.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, out.shape[1])
+        a, b, y = x[o, 0][lo:hi], x[o, 1][lo:hi], out[o][lo:hi]
+        for i in range(y.size):
+            y[i] = _forward(a[i], b[i], *params)
+
+
+def halves_backward(grad, x, out, params):
+    grad, x, out = borrowed(grad), borrowed(x), borrowed(out)
+    step, pieces = _pieces(grad.shape[1], grad.size, _PARALLEL)
+    for t in prange(grad.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, grad.shape[1])
+        g, a, b = grad[o][lo:hi], x[o, 0][lo:hi], x[o, 1][lo:hi]
+        da, db = out[o, 0][lo:hi], out[o, 1][lo:hi]
+        for i in range(g.size):
+            da[i], db[i] = _backward(g[i], a[i], b[i], *params)
+
+
+@njit(cache=True)
+def _pieces(m, size, parallel):
+    """(elements per piece, pieces per row) of the halves drivers' m-long rows."""
+    step = max(1, min(m, _elements_per_block(size, parallel)))
+    return step, -(-m // step)
+
+
+@njit(cache=True, inline="always")
+def _piece(t, step, pieces, m):
+    """(row, lo, hi) of the t-th piece."""
+    o = t // pieces
+    lo = (t - o * pieces) * step
+    return o, lo, min(lo + step, m)
+
+
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
@@ -152,6 +197,8 @@ _TEMPLATES = {
     (ROWWISE, "backward"): rows_backward,
     ("blocks", "forward"): blocks_forward,
     ("blocks", "backward"): blocks_backward,
+    (HALVES, "forward"): halves_forward,
+    (HALVES, "backward"): halves_backward,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
