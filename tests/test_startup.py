@@ -24,7 +24,7 @@ for act in fastact.REGISTRY.values():
         for target in ("cpu", "parallel"):
             xs = x.astype(dtype)
             y = act.forward(xs, *bb.params(act), target=target)
-            act.backward(xs, y, *bb.params(act), target=target)
+            act.backward(y, xs if act.saves == "input" else y, *bb.params(act), target=target)
 calls = time.perf_counter() - t
 hits = sum(d.stats.cache_hits.total() for d in cpu._drivers.values())
 misses = sum(d.stats.cache_misses.total() for d in cpu._drivers.values())
