@@ -25,8 +25,8 @@ from . import validation as v
 
 def run(call, arrays, params, axis, out, target):
     """Validate and compute one call of a ``HALVES`` function's public form."""
-    if out is None and not params and (target is None or target == "cpu"):
-        done = _fast(call, arrays, axis, target)
+    if not params and (target is None or target == "cpu"):
+        done = _fast(call, arrays, axis, out, target)
         if done is not None:
             return done
     if target is not None and target not in dispatch.TARGETS:
@@ -86,10 +86,11 @@ def run(call, arrays, params, axis, out, target):
     return dest
 
 
-def _fast(call, arrays, axis, target):
+def _fast(call, arrays, axis, out, target):
     """The commonest call in few steps, or None for the general path (as ``dispatch._fast``):
-    C-contiguous NumPy float32/float64 arrays of one dtype, no ``out``, no parameters, an
-    int ``axis`` along which the input splits; the same checks, driver and target choice."""
+    C-contiguous NumPy float32/float64 arrays of one dtype, ``out`` absent or alike and
+    sharing no memory with the inputs, no parameters, an int ``axis`` along which the input
+    splits; the same checks, driver and target choice."""
     x = arrays[-1]
     if type(x) is not np.ndarray or type(axis) is not int:
         return None
@@ -112,16 +113,25 @@ def _fast(call, arrays, axis, target):
         for k in shape[:ax]:
             outer *= k
         m = x.size // outer // 2
-    if call.direction == "forward":
-        y = np.empty(half, dtype)
+    backward = call.direction == "backward"
+    if out is None:
+        y = np.empty(shape if backward else half, dtype)
+    else:
+        y = out
+        if type(y) is not np.ndarray or y.dtype is not dtype:
+            return None
+        if y.shape != (shape if backward else half):
+            return None
+        if not (y.flags.c_contiguous and y.flags.writeable) or not dispatch._disjoint(x, y):
+            return None
+    if not backward:
         args = (x.reshape(outer, 2, m), y.reshape(outer, m), ())
     else:
         g = arrays[0]
         if type(g) is not np.ndarray or g.dtype is not dtype or g.shape != half:
             return None
-        if not g.flags.c_contiguous:
+        if not g.flags.c_contiguous or (out is not None and not dispatch._disjoint(g, y)):
             return None
-        y = np.empty(shape, dtype)
         args = (g.reshape(outer, m), x.reshape(outer, 2, m), y.reshape(outer, 2, m), ())
     dispatch._run(call, None, args, target, x.size)
     return y
