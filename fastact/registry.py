@@ -58,6 +58,10 @@ class Activation:
     ``backward(grad, a, b, *params) -> (da, db)``; these functions also take ``axis``, their
     result has half the input's length along it, so they have no in-place forms
     (``in_place=False``: ``forms`` lists the forms that exist, and only those are built).
+    Their optional ``common_kernels`` give, per direction, a cheaper kernel exact for
+    common arguments and a predicate of the same arguments saying where the full kernel is
+    needed (glu: the far tail, infinities); the CPU drivers run the common kernel over a
+    block and rerun the full one on the block if the predicate holds anywhere in it.
 
     ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
     ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
@@ -84,6 +88,8 @@ class Activation:
     exact: bool = False
     row_family: tuple[int, bool] | None = None
     block_kernels: tuple[Callable | None, Callable | None] = (None, None)
+    # HALVES only: per direction, None or (common kernel, needs_full predicate): see below.
+    common_kernels: tuple[tuple | None, tuple | None] = (None, None)
     takes_where: bool = False
     in_place: bool = True
     summary: str = ""
@@ -105,6 +111,8 @@ class Activation:
             raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
         if self.takes_where and (self.kind != ROWWISE or None in self.block_kernels):
             raise ValueError(f"{self.name}: where= needs a row-wise function's block kernels")
+        if self.kind != HALVES and self.common_kernels != (None, None):
+            raise ValueError(f"{self.name}: only functions of kind halves have common_kernels")
         if self.kind != ROWWISE and self.block_kernels != (None, None):
             raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
         choices = [p for p in self.params if p.is_choice]

@@ -175,6 +175,53 @@ def halves_backward(grad, x, out, params):
             da[i], db[i] = _backward(g[i], a[i], b[i], *params)
 
 
+# With common kernels (registry ``common_kernels``): blocks of _COMMON elements through
+# ``_common``, then the block again through the full kernel if ``_needs_full`` holds for any
+# of its elements (an or-reduction: vectorized, the block still in L1).
+_common = _needs_full = None
+_COMMON = 512
+
+
+def halves_forward_common(x, out, params):
+    x, out = borrowed(x), borrowed(out)
+    step, pieces = _pieces(out.shape[1], out.size, _PARALLEL)
+    for t in prange(out.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, out.shape[1])
+        a, b, y = x[o, 0], x[o, 1], out[o]
+        for s in range(lo, hi, _COMMON):
+            e = min(s + _COMMON, hi)
+            ab, bb, yb = a[s:e], b[s:e], y[s:e]
+            full = False
+            for i in range(yb.size):
+                yb[i] = _common(ab[i], bb[i], *params)
+            for i in range(yb.size):
+                full |= _needs_full(ab[i], bb[i], *params)
+            if full:
+                for i in range(yb.size):
+                    yb[i] = _forward(ab[i], bb[i], *params)
+
+
+def halves_backward_common(grad, x, out, params):
+    grad, x, out = borrowed(grad), borrowed(x), borrowed(out)
+    step, pieces = _pieces(grad.shape[1], grad.size, _PARALLEL)
+    for t in prange(grad.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, grad.shape[1])
+        gr, a, b, da, db = grad[o], x[o, 0], x[o, 1], out[o, 0], out[o, 1]
+        for s in range(lo, hi, _COMMON):
+            e = min(s + _COMMON, hi)
+            gb, ab, bb, dab, dbb = gr[s:e], a[s:e], b[s:e], da[s:e], db[s:e]
+            full = False
+            for i in range(gb.size):
+                dab[i], dbb[i] = _common(gb[i], ab[i], bb[i], *params)
+            for i in range(gb.size):
+                full |= _needs_full(gb[i], ab[i], bb[i], *params)
+            if full:
+                for i in range(gb.size):
+                    dab[i], dbb[i] = _backward(gb[i], ab[i], bb[i], *params)
+
+
 @njit(cache=True)
 def _pieces(m, size, parallel):
     """(elements per piece, pieces per row) of the halves drivers' m-long rows."""
@@ -199,6 +246,8 @@ _TEMPLATES = {
     ("blocks", "backward"): blocks_backward,
     (HALVES, "forward"): halves_forward,
     (HALVES, "backward"): halves_backward,
+    ("common", "forward"): halves_forward_common,
+    ("common", "backward"): halves_backward_common,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
@@ -233,11 +282,16 @@ def _build(activation, direction, parallel, variant):
     block = activation.block_kernels[0 if forward else 1] if kind == ROWWISE else None
     if block is not None:
         kernel, kind = block, "blocks"
+    common = activation.common_kernels[0 if forward else 1] if kind == HALVES else None
+    if common is not None:
+        kind = "common"
     template = _TEMPLATES[kind, direction]
     tag = activation.name if variant is None else f"{activation.name}_{variant}"
     name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
     bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
     bound["_PARALLEL"] = parallel
+    if common is not None:
+        bound["_common"], bound["_needs_full"] = common
     fn = types.FunctionType(template.__code__, bound, name)
     fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)

@@ -130,6 +130,49 @@ def _glu_backward32(g, a, b):
     return da, db
 
 
+# --------------------------------------------------------------------------- common case
+# The same formulas without the tails' scaling and the infinities' care, exact where the
+# predicates below are false: the CPU drivers run them over blocks and rerun a block with
+# the full kernels above where a predicate holds (registry ``common_kernels``). They cost
+# half as much: the tails' selects were ~40% of the forward's vector loop.
+@kernel
+def glu_common(a, b):
+    """glu(a, b) where ``glu_needs_full(a, b)`` is false."""
+    inline_here()
+    T = type(a)
+    e = em.exp(-abs(b))
+    return (a * (e if b < T(0) else T(1))) / (T(1) + e)
+
+
+@kernel
+def glu_needs_full(a, b):
+    """Whether ``glu_common(a, b)`` may differ from ``glu(a, b)``: the far negative tail
+    (-inf included; ``a = ±inf`` matters only there)."""
+    inline_here()
+    T = type(a)
+    return b < (T(_TAIL32) if T(0.1) != 0.1 else T(_TAIL64))
+
+
+@kernel
+def glu_backward_common(grad, a, b):
+    """glu_backward(grad, a, b) where ``glu_backward_needs_full`` is false."""
+    inline_here()
+    T = type(grad)
+    e = em.exp(-abs(b))
+    d = em.fma(e, T(2) + e, T(1))
+    da = (grad * (e if b < T(0) else T(1))) / (T(1) + e)
+    return da, (grad * a) * (e / d)
+
+
+@kernel
+def glu_backward_needs_full(grad, a, b):
+    """Both tails, and grad * a beyond the dtype's range (infinities included)."""
+    inline_here()
+    T = type(grad)
+    tail = T(-_TAIL32) if T(0.1) != 0.1 else T(-_TAIL64)
+    return (abs(b) > tail) | (abs(grad * a) == T(math.inf))
+
+
 # --------------------------------------------------------------------------- references
 def _halves(x, axis):
     n = x.shape[axis]
@@ -169,6 +212,10 @@ register(
         reference=_glu_ref,
         reference_backward=_glu_ref_backward,
         in_place=False,
+        common_kernels=(
+            (glu_common, glu_needs_full),
+            (glu_backward_common, glu_backward_needs_full),
+        ),
         summary="Gated linear unit, a * sigmoid(b) for the halves a, b of x along axis.",
     )
 )
