@@ -23,6 +23,8 @@ assert_type(fastact.softmax_backward_(g32, x32, 0), NDArray[np.float32])
 assert_type(fastact.threshold(x64, 0.5, 0.0), NDArray[np.float64])
 mask = np.tril(np.ones((8, 8), bool))
 assert_type(fastact.log_softmax(np.ones((8, 8), np.float32), where=mask), NDArray[np.float32])
+assert_type(fastact.glu(x32, axis=-1), NDArray[np.float32])
+assert_type(fastact.glu_backward(g32[:4], x32), NDArray[np.float32])
 act: fastact.Activation = fastact.REGISTRY["relu"]
 names: tuple[str, ...] = act.param_names
 n: int = fastact.parallel_threshold("relu")
@@ -31,3 +33,5 @@ n: int = fastact.parallel_threshold("relu")
 fastact.sigmoid(x32, target="gpu")  # type: ignore[call-overload]
 fastact.relu_([1.0, 2.0])  # type: ignore[arg-type]
 fastact.leaky_relu(x32, slope=0.1)  # type: ignore[call-overload]
+fastact.glu_(x32)  # type: ignore[attr-defined]
+fastact.glu(x32, axis=None)  # type: ignore[call-overload]
