@@ -16,7 +16,7 @@ import numpy as np
 
 import fastact
 from fastact import bench_baselines as bb
-from fastact.registry import ELEMENTWISE, ROWWISE
+from fastact.registry import ELEMENTWISE, HALVES, ROWWISE
 
 DTYPES = ("float32", "float64")
 SIZES = (1_000, 100_000, 10_000_000)
@@ -27,6 +27,7 @@ PARAM_NAMES = ["function", "form", "dtype", "size", "implementation"]
 _ACTS = {bb.label(a): a for a in fastact.REGISTRY.values()}
 _ELEMENTWISE = [k for k, a in _ACTS.items() if a.kind == ELEMENTWISE]
 _ROWWISE = [k for k, a in _ACTS.items() if a.kind == ROWWISE]
+_HALVES = [k for k, a in _ACTS.items() if a.kind == HALVES]
 
 
 # asv forks every combination from a server that imported this module: paying for
@@ -63,6 +64,8 @@ def _inputs(act, form, dtype, shape):
 def _prepare(label, form, dtype, size, impl):
     """The timed callable for one combination, JIT-warmed; NotImplementedError skips it."""
     act = _ACTS[label]
+    if act.kind == HALVES and _shape(size)[-1] % 2:
+        raise NotImplementedError("an odd length does not split into two halves")
     key = (label, form, dtype, size, impl)
     if key not in _warm:
         # Compile (or load from the disk cache) outside the timings, on a throw-away copy.
@@ -94,6 +97,13 @@ class Rowwise(_Timed):
     """The softmax family on rows of 10, 1000 and 1e6 elements (1e6 elements in all)."""
 
     params = (_ROWWISE, bb.FORMS, DTYPES, ROW_SHAPES, bb.IMPLEMENTATIONS)
+
+
+class Halves(_Timed):
+    """glu (the two halves of x along its last axis) at 1e3, 1e5 and 1e7 input elements; its
+    in-place forms do not exist and are skipped."""
+
+    params = (_HALVES, bb.FORMS, DTYPES, SIZES, bb.IMPLEMENTATIONS)
 
 
 class Small(_Timed):
@@ -269,7 +279,7 @@ def _check_suite():
     """Every registered function and each of its public forms has a timing benchmark."""
     forms = {"forward": "", "forward_": "_", "backward": "_backward", "backward_": "_backward_"}
     covered = set()
-    for cls in (Elementwise, Rowwise):
+    for cls in (Elementwise, Rowwise, Halves):
         for label in cls.params[0]:
             covered.update(_ACTS[label].name + forms[f] for f in cls.params[1])
     missing = [

@@ -1,8 +1,9 @@
 """fastact: fast activation functions for array code, compiled by Numba.
 
 Every function ``F`` in the registry comes in four forms: ``F(x, ...)``,
-``F_(x, ...)`` (in place), ``F_backward(grad, saved, ...)`` and ``F_backward_``.
-``REGISTRY`` lists them with their parameters and what backward saves. Importing
+``F_(x, ...)`` (in place), ``F_backward(grad, saved, ...)`` and ``F_backward_``, but for
+glu, whose result is half its input: no in-place forms. ``REGISTRY`` lists them
+(``Activation.forms``) with their parameters and what backward saves. Importing
 fastact compiles nothing; kernels compile at first use and are cached on disk.
 """
 

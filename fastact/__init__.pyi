@@ -1168,3 +1168,28 @@ def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5
 
 @overload
 def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+# glu
+@overload
+def glu(x: NDArray[_F], axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Gated linear unit, a * sigmoid(b) for the halves a, b of x along axis.
+
+    Forward pass. Returns a new array, or ``out``."""
+
+@overload
+def glu(x: ArrayLike, axis: int = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def glu(x: ArrayLike, axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+
+@overload
+def glu_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+    """Gated linear unit, a * sigmoid(b) for the halves a, b of x along axis.
+
+    Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
+
+@overload
+def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: int = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+
+@overload
+def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...

@@ -108,7 +108,7 @@ def _plan(names, quick: bool, sizes=None):
 def measure(act, direction, dtype, shape, settings: Settings, rng) -> dict:
     """One row of the report: times, speed-ups and the JIT warm-up of fastact's call."""
     arrays = bb.make_inputs(act, direction, dtype, shape)
-    out = np.empty(shape, dtype)
+    out = np.empty(bb.result_shape(act, direction, shape), dtype)
     candidates = {"fastact": bb.candidate(act, direction, "fastact", arrays, out=out)}
     candidates["numpy"] = bb.candidate(act, direction, "numpy", arrays)
     try:

@@ -7,7 +7,7 @@ function without an entry here fails at import instead of going unbenchmarked.
 Each ``Baseline`` holds the plain NumPy expression a user would write (forward and
 backward) and the PyTorch CPU equivalents. The PyTorch callables take the ``torch``
 module as their first argument, so this module imports without torch. Parameters are
-passed positionally in registry order; the softmax family takes ``axis`` last.
+passed positionally in registry order; the softmax family and glu take ``axis`` last.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import scipy.special
 from numba import njit, prange
 
-from .registry import ELEMENTWISE, REGISTRY, REQUIRED, ROWWISE, Activation
+from .registry import ELEMENTWISE, HALVES, REGISTRY, REQUIRED, ROWWISE, Activation
 
 FORMS = ("forward", "forward_", "backward", "backward_")
 """The four public forms, by the name of the record attribute that holds each."""
@@ -27,7 +27,7 @@ FORMS = ("forward", "forward_", "backward", "backward_")
 IMPLEMENTATIONS = ("fastact", "fastact-cpu", "fastact-parallel", "numpy", "torch")
 _FASTACT_TARGETS = {"fastact": None, "fastact-cpu": "cpu", "fastact-parallel": "parallel"}
 
-KINDS = (ELEMENTWISE, ROWWISE)
+KINDS = (ELEMENTWISE, ROWWISE, HALVES)
 """Kinds of activation the benchmarks know how to feed; another kind fails the guard."""
 
 
@@ -90,6 +90,18 @@ def _torch_leaky_relu_backward(torch, g, x, slope, out=None):
     if out is None:
         return op(g, x, slope, False)
     return op.grad_input(g, x, slope, False, grad_input=out)
+
+
+# --------------------------------------------------------------------------- glu
+def _np_glu(x, axis):
+    a, b = np.split(x, 2, axis)
+    return a / (1 + np.exp(-b))
+
+
+def _np_glu_backward(g, x, axis):
+    a, b = np.split(x, 2, axis)
+    s = 1 / (1 + np.exp(-b))
+    return np.concatenate([g * s, g * a * s * (1 - s)], axis)
 
 
 # --------------------------------------------------------------------------- gelu
@@ -516,6 +528,12 @@ BASELINES: dict[str, Baseline] = {
         torch_forward=_torch_out(lambda torch: torch._C._nn.softshrink),
         torch_backward=_torch_aten_backward("softshrink_backward"),
     ),
+    "glu": Baseline(
+        numpy_forward=_np_glu,
+        numpy_backward=_np_glu_backward,
+        torch_forward=_torch_out(lambda torch: torch._C._nn.glu),
+        torch_backward=_torch_aten_backward("glu_backward"),
+    ),
     "log_softmax": Baseline(
         numpy_forward=_np_log_softmax,
         numpy_backward=lambda g, y, axis: g - np.exp(y) * g.sum(axis, keepdims=True),
@@ -557,17 +575,27 @@ check_coverage()
 
 # --------------------------------------------------------------------------- helpers
 def params(act: Activation) -> tuple:
-    """Benchmark parameter values in call order (defaults; ``axis=-1`` last if row-wise)."""
+    """Benchmark parameter values in call order (defaults; ``axis=-1`` last where the
+    function takes an axis)."""
     given = BASELINES[act.name].params or {}
     values = tuple(given.get(p.name, p.default) for p in act.params)
-    return values + ((-1,) if act.kind == ROWWISE else ())
+    return values + ((-1,) if act.takes_axis else ())
 
 
 def label(act: Activation) -> str:
     """The function with its benchmark parameters, e.g. ``leaky_relu(negative_slope=0.01)``."""
-    names = act.param_names + (("axis",) if act.kind == ROWWISE else ())
+    names = act.param_names + (("axis",) if act.takes_axis else ())
     inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, params(act), strict=True))
     return f"{act.name}({inner})"
+
+
+def result_shape(act: Activation, direction: str, shape) -> tuple:
+    """The shape of ``direction``'s result for an input ``x`` of ``shape`` (glu's forward
+    halves the last axis; ``grad`` has the forward result's shape)."""
+    shape = tuple(shape)
+    if act.kind == HALVES and direction == "forward":
+        return shape[:-1] + (shape[-1] // 2,)
+    return shape
 
 
 def make_inputs(act: Activation, direction: str, dtype, shape, seed: int = 0) -> tuple:
@@ -583,7 +611,7 @@ def make_inputs(act: Activation, direction: str, dtype, shape, seed: int = 0) ->
     x *= 3
     if direction == "forward":
         return (x,)
-    grad = rng.standard_normal(shape, dtype=dtype)
+    grad = rng.standard_normal(result_shape(act, "forward", shape), dtype=dtype)
     if act.saves == "input":
         return grad, x
     p = params(act)
@@ -621,6 +649,8 @@ def candidate(act: Activation, form: str, impl: str, arrays: tuple, out=None) ->
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+    if form not in act.form_kinds:
+        raise NotImplementedError(f"{act.name} has no {form} form")
     p = params(act)
     base = BASELINES[act.name]
     backward = form.startswith("backward")
@@ -725,6 +755,11 @@ def copy_floor(direction: str, arrays: tuple, out, parallel: bool = False) -> Ca
     saturate the memory bus, so a multi-threaded kernel can beat NumPy's serial copy. The
     ratio floor time / kernel time is the fraction of copy bandwidth the kernel reaches.
     """
+    if direction == "forward" and arrays[0].shape != out.shape:  # glu: the halves' sum
+        a, b = np.split(arrays[0], 2, -1)
+        return lambda: np.add(a, b, out=out)
+    if direction == "backward" and arrays[0].shape != out.shape:  # glu: x into out
+        return lambda: np.copyto(out, arrays[1])
     if direction == "forward":
         (x,) = arrays
         if parallel:

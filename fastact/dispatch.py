@@ -20,7 +20,7 @@ import numpy as np
 
 from . import threads, tuning
 from .drivers import cpu
-from .registry import REQUIRED, ROWWISE, Activation
+from .registry import FORM_SUFFIXES, HALVES, REQUIRED, ROWWISE, Activation
 from .validation import (
     FLOAT32,
     FLOAT64,
@@ -462,11 +462,11 @@ def _channel_driver(call: Call, parallel, variant, layout, bias):
 def _binder(call: Call):
     """Resolve positional/keyword parameters to values, as Python's call would."""
     act = call.act
-    names = act.param_names + (("axis",) if act.kind == ROWWISE else ())
-    defaults = tuple(p.default for p in act.params) + ((-1,) if act.kind == ROWWISE else ())
+    names = act.param_names + (("axis",) if act.takes_axis else ())
+    defaults = tuple(p.default for p in act.params) + ((-1,) if act.takes_axis else ())
     n = len(names)
 
-    plain = (defaults[:-1], defaults[-1]) if act.kind == ROWWISE else (defaults, None)
+    plain = (defaults[:-1], defaults[-1]) if act.takes_axis else (defaults, None)
 
     def bind(args, kwargs):
         if not args and not kwargs:
@@ -493,7 +493,7 @@ def _binder(call: Call):
             for name, v in zip(names, values, strict=True):
                 if v is REQUIRED:
                     raise TypeError(f"fastact.{call.name}() missing required argument '{name}'")
-        if act.kind == ROWWISE:
+        if act.takes_axis:
             return values[:-1], values[-1]
         return values, None
 
@@ -530,6 +530,8 @@ def _doc(act, suffix, direction, returns):
     lines = [act.summary, "", f"{what}. Returns {returns}."]
     if act.kind == ROWWISE:
         lines.append("``axis`` (default -1, None for all elements) is the reduction axis.")
+    if act.kind == HALVES:
+        lines.append("``axis`` (default -1) is the axis split into two halves (even length).")
     if act.takes_where:
         lines.append(
             "``where``: a bool array broadcastable to the input; only its True elements "
@@ -558,9 +560,12 @@ def _doc(act, suffix, direction, returns):
 
 
 def make_public(act: Activation) -> dict:
-    """Build the four public forms of ``act`` and attach them to its record."""
+    """Build the public forms of ``act`` (those of ``act.form_kinds``) and attach them to
+    its record."""
     forms = {}
-    for suffix, (direction, inplace, returns) in _FORMS.items():
+    for kind in act.form_kinds:
+        suffix = FORM_SUFFIXES[kind]
+        direction, inplace, returns = _FORMS[suffix]
         call = Call(act, act.name + suffix, direction, inplace)
         names, defaults, bind = _binder(call)
         fn = _make_form(call, bind)
@@ -574,12 +579,21 @@ def make_public(act: Activation) -> dict:
             call.arg_names, names, defaults, inplace, act.takes_where, act.takes_bias
         )
         forms[call.name] = fn
-    act.forward, act.forward_, act.backward, act.backward_ = forms.values()
+        setattr(act, kind, fn)
     return forms
 
 
 def _make_form(call, bind):
     plain = bind((), {})
+    if call.act.kind == HALVES:
+        from . import halves  # its own dispatch (imports this module)
+
+        def call_with(arrays, args, kwargs, out, target):
+            params, axis = bind(args, kwargs) if args or kwargs else plain
+            return halves.run(call, arrays, params, axis, out, target)
+
+        return _form(call, call_with)
+
     channel = call.act.array_param is not None
 
     def call_with(arrays, args, kwargs, out, target):
@@ -597,6 +611,10 @@ def _make_form(call, bind):
                 return done
         return _general(call, arrays, params, axis, out, target, where)
 
+    return _form(call, call_with)
+
+
+def _form(call, call_with):
     if call.direction == "forward":
         if call.inplace:
 

@@ -14,6 +14,11 @@ from types import MappingProxyType
 
 ELEMENTWISE = "elementwise"
 ROWWISE = "rowwise"
+HALVES = "halves"  # glu: the two halves of x along ``axis`` in, one half-size result out
+
+# The public forms by suffix, in catalogue order; the in-place ones only where
+# ``Activation.in_place`` (a result of the input's shape).
+FORM_SUFFIXES = {"forward": "", "forward_": "_", "backward": "_backward", "backward_": "_backward_"}
 
 REQUIRED = object()  # default of a parameter that has none, e.g. threshold(x, threshold, value)
 
@@ -87,6 +92,16 @@ class Activation:
     ``forward_kernel`` and ``backward_kernel`` are then dicts keyed by the choice, and
     ``kernel(direction, variant)`` picks one; numeric parameters follow in ``params`` order.
 
+    For ``kind == HALVES`` (glu) the kernels are scalar functions of the two halves of ``x``
+    along ``axis``: ``forward(a, b, *params) -> y`` and
+    ``backward(grad, a, b, *params) -> (da, db)``; these functions also take ``axis``, their
+    result has half the input's length along it, so they have no in-place forms
+    (``in_place=False``: ``forms`` lists the forms that exist, and only those are built).
+    Their optional ``common_kernels`` give, per direction, a cheaper kernel exact for
+    common arguments and a predicate of the same arguments saying where the full kernel is
+    needed (glu: the far tail, infinities); the CPU drivers run the common kernel over a
+    block and rerun the full one on the block if the predicate holds anywhere in it.
+
     ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
     ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
     message for parameters that make no sense, or ``None``. ``reference`` and
@@ -112,7 +127,10 @@ class Activation:
     exact: bool = False
     row_family: tuple[int, bool] | None = None
     block_kernels: tuple[Callable | None, Callable | None] = (None, None)
+    # HALVES only: per direction, None or (common kernel, needs_full predicate): see below.
+    common_kernels: tuple[tuple | None, tuple | None] = (None, None)
     takes_where: bool = False
+    in_place: bool = True
     summary: str = ""
     # The public forms, attached by fastact when it builds them from this record.
     forward: Callable = field(default=None, repr=False)  # type: ignore[assignment]
@@ -121,14 +139,19 @@ class Activation:
     backward_: Callable = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self):
-        if self.kind not in (ELEMENTWISE, ROWWISE):
-            raise ValueError(f"{self.name}: kind must be {ELEMENTWISE!r} or {ROWWISE!r}")
+        if self.kind not in (ELEMENTWISE, ROWWISE, HALVES):
+            kinds = f"{ELEMENTWISE!r}, {ROWWISE!r} or {HALVES!r}"
+            raise ValueError(f"{self.name}: kind must be {kinds}")
+        if self.kind == HALVES and self.in_place:
+            raise ValueError(f"{self.name}: a result of another shape has no in-place forms")
         if self.saves not in ("input", "output"):
             raise ValueError(f"{self.name}: saves must be 'input' or 'output'")
         if (self.row_family is not None) != (self.kind == ROWWISE):
             raise ValueError(f"{self.name}: row-wise functions, and only they, need row_family")
         if self.takes_where and (self.kind != ROWWISE or None in self.block_kernels):
             raise ValueError(f"{self.name}: where= needs a row-wise function's block kernels")
+        if self.kind != HALVES and self.common_kernels != (None, None):
+            raise ValueError(f"{self.name}: only functions of kind halves have common_kernels")
         if self.kind != ROWWISE and self.block_kernels != (None, None):
             raise ValueError(f"{self.name}: only row-wise functions have block_kernels")
         arrays = [p for p in self.params if p.is_array]
@@ -176,15 +199,20 @@ class Activation:
         return tuple(p.name for p in self.params)
 
     @property
+    def takes_axis(self) -> bool:
+        """Whether the public forms take ``axis`` (after the other parameters)."""
+        return self.kind in (ROWWISE, HALVES)
+
+    @property
+    def form_kinds(self) -> tuple[str, ...]:
+        """The forms this function has, of ``FORM_SUFFIXES``: the four, or without the
+        in-place ones."""
+        return tuple(k for k in FORM_SUFFIXES if self.in_place or not k.endswith("_"))
+
+    @property
     def forms(self) -> dict[str, Callable]:
-        """The four public forms by their public names."""
-        n = self.name
-        return {
-            n: self.forward,
-            n + "_": self.forward_,
-            n + "_backward": self.backward,
-            n + "_backward_": self.backward_,
-        }
+        """The public forms that exist (see ``form_kinds``) by their public names."""
+        return {self.name + FORM_SUFFIXES[k]: getattr(self, k) for k in self.form_kinds}
 
 
 _REGISTRY: dict[str, Activation] = {}

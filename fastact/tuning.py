@@ -45,6 +45,9 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     # (all threads never beat one, softmax included); retune on a quiet machine.
     "log_softmax": 131_072,
     "softmin": 131_072,
+    # Not measured: a sigmoid and a product per output element, so as sigmoid (counted in
+    # input elements).
+    "glu": 131_072,
 }
 
 

@@ -254,3 +254,41 @@ def is_cuda(a) -> bool:
 def is_dask(a) -> bool:
     """Whether ``a`` is a dask array, without importing dask."""
     return type(a).__module__.startswith("dask.array") and hasattr(a, "__dask_graph__")
+
+
+# ------------------------------------------------------------------ halves (glu)
+def halves(call, shape, axis_value):
+    """``(axis, half_shape, (outer, m))`` for a function of kind ``HALVES`` on an input of
+    ``shape``: ``axis`` normalised, the forward result's shape (half the length along
+    ``axis``), and the 2-D shape ``(outer, m)`` its kernels see, the input being
+    ``(outer, 2, m)``. An odd length along ``axis`` (a 0-d input has length 1) raises."""
+    if axis_value is None:
+        raise call.error(TypeError, "axis", "must be an int (the axis to split in halves)")
+    ax = axis(call, axis_value, len(shape))
+    shape = tuple(shape)
+    n = shape[ax] if shape else 1
+    if n % 2:
+        raise call.error(
+            ValueError,
+            "axis",
+            f"is {axis_value}: the input has odd length {n} along it (shape {shape}); "
+            "it must split into two halves",
+        )
+    outer = 1
+    for k in shape[:ax]:
+        outer *= k
+    m = n // 2
+    for k in shape[ax + 1 :]:
+        m *= k
+    return ax, shape[:ax] + (n // 2,) + shape[ax + 1 :], (outer, m)
+
+
+def check_halves_grad(call, grad_shape, half_shape):
+    """``grad`` of a ``HALVES`` backward has the forward result's shape."""
+    if tuple(grad_shape) != tuple(half_shape):
+        raise call.error(
+            ValueError,
+            "grad",
+            f"has shape {tuple(grad_shape)}; expected {tuple(half_shape)}, the shape of "
+            "the forward's result",
+        )

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import fastact  # noqa: E402
-from fastact.registry import ELEMENTWISE, REQUIRED, ROWWISE  # noqa: E402
+from fastact.registry import ELEMENTWISE, HALVES, REQUIRED, ROWWISE  # noqa: E402, F401
 
 # Functions with the four plain forms; those with an array parameter (prelu: its backward
 # returns a pair) have tests of their own (test_prelu.py).
@@ -19,6 +19,9 @@ WITH_ARRAY_PARAM = [a for a in fastact.REGISTRY.values() if a.array_param is not
 ALL = [a for a in fastact.REGISTRY.values() if a.array_param is None]
 ELEMENTWISE_ACTS = [a for a in ALL if a.kind == ELEMENTWISE]
 ROWWISE_ACTS = [a for a in ALL if a.kind == ROWWISE]
+# The functions with in-place forms (the registry's forms record): those whose result,
+# and backward's grad, have the input's shape. glu (kind HALVES) has neither.
+IN_PLACE = [a for a in ALL if a.in_place]
 FLOATS = [np.float32, np.float64]
 
 
@@ -119,6 +122,24 @@ def layouts(base):
     yield "1d-strided", base.ravel()[::3]
 
 
+def layout_buffer(name, shape, dtype, fill=0.0):
+    """``(buffer, view)``: a fresh buffer full of ``fill`` and a view of it of ``shape``
+    in the layout ``name`` of ``layouts`` (3-D shapes; "1d-strided" takes a 1-D one), for
+    destinations whose shape is not their input's (glu)."""
+    s = tuple(shape)
+    if name == "1d-strided":
+        buf = np.full(3 * s[0], fill, dtype)
+        return buf, buf[::3]
+    if name == "transposed":
+        buf = np.full((s[1], s[2], s[0]), fill, dtype)
+        return buf, buf.transpose(2, 0, 1)
+    if name == "strided":
+        buf = np.full((s[0], 2 * s[1], s[2]), fill, dtype)
+        return buf, buf[:, ::2, :]
+    buf = np.full(s, fill, dtype, order="F" if name == "F" else "C")
+    return buf, (buf[::-1, :, ::-1] if name == "negative" else buf)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
@@ -139,11 +160,18 @@ def _kernel_params(act, dtype):
     return [v if isinstance(v, str) else np.float64(compute(v)) for v in param_values(act)]
 
 
+def grad_for(act, x, rng, **kw):
+    """A random ``grad`` for ``act``'s backward at ``x``: of the forward result's shape."""
+    x = np.asarray(x)
+    shape = act.forward(x, *param_values(act), **kw).shape
+    return rng.standard_normal(shape).astype(x.dtype)
+
+
 def reference(act, x, axis=-1):
     """float64 reference of the forward, for input ``x`` in its own dtype."""
     dtype = np.asarray(x).dtype
     x = np.asarray(x, dtype=np.float64)
-    if act.kind == ROWWISE:
+    if act.takes_axis:
         return act.reference(x, axis)
     return act.reference(x, *_kernel_params(act, dtype))
 
@@ -151,6 +179,6 @@ def reference(act, x, axis=-1):
 def reference_backward(act, g, s, axis=-1):
     dtype = np.result_type(np.asarray(g).dtype, np.asarray(s).dtype)
     g, s = np.asarray(g, np.float64), np.asarray(s, np.float64)
-    if act.kind == ROWWISE:
+    if act.takes_axis:
         return act.reference_backward(g, s, axis)
     return act.reference_backward(g, s, *_kernel_params(act, dtype))

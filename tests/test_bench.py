@@ -116,6 +116,25 @@ def test_report_runs_quick_on_tiny_sizes(tmp_path, capsys):
     assert data["meta"]["numba_threads"] >= 1
 
 
+def test_report_runs_a_function_without_in_place_forms(tmp_path, capsys):
+    # glu: its result has half the input's length, out= and the copy floor follow.
+    out = tmp_path / "report.json"
+    assert bench.main(["--quick", "--only", "glu", "--sizes", "1000", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 4 and all(r["fastact_s"] > 0 and r["copy_s"] > 0 for r in rows)
+
+
+def test_asv_skips_forms_a_function_does_not_have(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    suite = pytest.importorskip("benchmarks.bench_activations")
+    label = bench_baselines.label(fastact.REGISTRY["glu"])
+    with pytest.raises(NotImplementedError):
+        suite.Halves().setup(label, "forward_", "float32", 1_000, "fastact-cpu")
+    with pytest.raises(NotImplementedError):
+        suite.Small().setup(label, "forward", "float32", 1, "fastact-cpu")  # odd length
+    suite.Halves().setup(label, "backward", "float32", 1_000, "fastact-cpu")
+
+
 def test_report_rejects_unknown_function(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--only", "nonesuch"])
@@ -126,7 +145,8 @@ def test_asv_suite_covers_every_function_and_form(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     suite = pytest.importorskip("benchmarks.bench_activations")
     for act in fastact.REGISTRY.values():
-        assert bench_baselines.label(act) in suite.Elementwise.params[0] + suite.Rowwise.params[0]
+        timed = suite.Elementwise.params[0] + suite.Rowwise.params[0] + suite.Halves.params[0]
+        assert bench_baselines.label(act) in timed
     suite._check_suite()
     extra = dict(fastact.REGISTRY, fake=_fake())
     monkeypatch.setattr(suite.fastact, "REGISTRY", extra)

@@ -3,7 +3,7 @@ argument, and not one element written to any array the call was given."""
 
 import numpy as np
 import pytest
-from conftest import ALL, ROWWISE_ACTS, ids, param_values
+from conftest import ALL, IN_PLACE, ROWWISE_ACTS, ids, param_values
 from numpy.exceptions import AxisError
 
 import fastact
@@ -47,7 +47,7 @@ def test_bad_dtypes(act):
     expect(TypeError, act.name, "x", act.forward, x + 1j, *p, out=out)
 
 
-@pytest.mark.parametrize("act", ALL, ids=ids)
+@pytest.mark.parametrize("act", IN_PLACE, ids=ids)
 def test_in_place_needs_a_writeable_floating_array(act):
     p = param_values(act)
     x, s, _ = _arrays()
@@ -72,10 +72,11 @@ def test_bad_out(act):
     ro = out.copy()
     ro.flags.writeable = False
     expect(ValueError, act.name, "out", act.forward, x, *p, out=ro)
-    expect(ValueError, act.name + "_backward", "out", act.backward, x, s, *p, out=np.zeros(7))
+    g = act.forward(x, *p)  # of the forward result's shape
+    expect(ValueError, act.name + "_backward", "out", act.backward, g, s, *p, out=np.zeros(7))
 
 
-@pytest.mark.parametrize("act", ALL, ids=ids)
+@pytest.mark.parametrize("act", IN_PLACE, ids=ids)  # grad of the input's shape (glu: test_glu)
 def test_grad_and_saved_shapes_must_match(act):
     p = param_values(act)
     x, s, out = _arrays()
@@ -88,7 +89,8 @@ def test_bad_target_and_parameters(act):
     p = param_values(act)
     x, s, out = _arrays()
     expect(ValueError, act.name, "target", act.forward, x, *p, out=out, target="gpu")
-    expect(ValueError, act.name + "_", "target", act.forward_, x, *p, target="CPU")
+    if "forward_" in act.form_kinds:
+        expect(ValueError, act.name + "_", "target", act.forward_, x, *p, target="CPU")
     for i, param in enumerate(act.params):
         bad = list(p)
         # A choice parameter takes one of its strings (anything else: ValueError listing

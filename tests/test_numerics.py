@@ -101,6 +101,8 @@ def test_special_values(act, dtype):
     x = specials(dtype)
     if act.kind == "rowwise":
         x = x.reshape(-1, 1)  # one element per row: softmax of a lone finite value is 1
+    if act.kind == "halves":  # glu: every special value against every other, (a, b) rows
+        x = np.stack(np.meshgrid(x, x), -1).reshape(-1, 2)
     with np.errstate(all="ignore"):
         want = reference(act, x).astype(dtype)
     got = act.forward(x, *param_values(act), target="cpu")
@@ -121,7 +123,8 @@ def test_spec_special_values():
     assert fastact.tanh(np.inf) == 1.0 and fastact.tanh(-np.inf) == -1.0
     assert fastact.relu(np.inf) == np.inf
     for act in ALL:
-        assert np.isnan(act.forward(np.nan, *param_values(act))), act.name
+        nan = [np.nan, np.nan] if act.kind == "halves" else np.nan  # glu splits a pair
+        assert np.all(np.isnan(act.forward(nan, *param_values(act)))), act.name
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -26,18 +26,19 @@ t = time.perf_counter()
 x = np.linspace(-3, 3, 64).reshape(8, 8)
 first_of_kind = {}
 for act in fastact.REGISTRY.values():
-    first_of_kind.setdefault((act.kind, act.block_kernels), act)
+    template = (act.kind, act.block_kernels, act.array_param is None, act.common_kernels)
+    first_of_kind.setdefault(template, act)
     for variant in act.variants:
         args = [variant if p.is_choice else v for p, v in zip(act.params, bb.params(act))]
         args += bb.params(act)[len(act.params):]
         xs = x.astype(np.float32)
         y = act.forward(xs, *args, target="cpu")
-        act.backward(xs, y, *args, target="cpu")
+        act.backward(y, xs if act.saves == "input" else y, *args, target="cpu")
 for act in first_of_kind.values():
     for dtype, target in ((np.float64, "cpu"), (np.float32, "parallel")):
         xs = x.astype(dtype)
         y = act.forward(xs, *bb.params(act), target=target)
-        act.backward(xs, y, *bb.params(act), target=target)
+        act.backward(y, xs if act.saves == "input" else y, *bb.params(act), target=target)
 calls = time.perf_counter() - t
 hits = sum(d.stats.cache_hits.total() for d in cpu._drivers.values())
 misses = sum(d.stats.cache_misses.total() for d in cpu._drivers.values())

@@ -5,7 +5,7 @@ import threading
 import numba
 import numpy as np
 import pytest
-from conftest import ALL, assert_same, ids, param_values, saved_for
+from conftest import ALL, assert_same, grad_for, ids, param_values, saved_for
 
 import fastact
 from fastact import dispatch, tuning
@@ -15,7 +15,7 @@ from fastact import dispatch, tuning
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_parallel_equals_serial(act, dtype, rng):
     x = (rng.standard_normal((300, 70)) * 5).astype(dtype)
-    g = rng.standard_normal(x.shape).astype(dtype)
+    g = grad_for(act, x, rng)
     p = param_values(act)
     s = saved_for(act, x)
     assert_same(act.forward(x, *p, target="parallel"), act.forward(x, *p, target="cpu"))

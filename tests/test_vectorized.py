@@ -21,6 +21,7 @@ from conftest import ALL
 import fastact
 from fastact.codegen import vector_bits
 from fastact.drivers import cpu
+from fastact.registry import HALVES, ROWWISE
 
 AVX512 = vector_bits() == 512  # the target's, so that NUMBA_CPU_NAME=haswell counts as AVX2
 
@@ -29,12 +30,17 @@ def _asm(act, variant, direction, dtype):
     # A fresh, uncached compile of the driver: cached code has no assembly to inspect.
     built = cpu._build(act, direction, False, variant)
     driver = numba.njit(error_model="numpy")(built.py_func)
-    shape = (4, 16) if act.kind == "rowwise" else (64,)
-    x = np.ones(shape, dtype)
-    arrays = [x] * (1 if direction == "forward" else 2)
+    if act.kind == HALVES:  # x as (outer, 2, m), the result (outer, m); backward (outer, 2, m)
+        x, y = np.ones((4, 2, 16), dtype), np.ones((4, 16), dtype)
+        arrays = [x] if direction == "forward" else [y, x]
+        out = y.copy() if direction == "forward" else x.copy()
+    else:
+        x = np.ones((4, 16) if act.kind == ROWWISE else (64,), dtype)
+        arrays = [x] * (1 if direction == "forward" else 2)
+        out = np.empty_like(x)
     numeric = [p for p in act.params if not p.is_choice]
-    where = (None,) if act.kind == "rowwise" else ()  # row-wise drivers take where=
-    driver(*arrays, np.empty_like(x), tuple(dtype(0.1) for _ in numeric), *where)
+    where = (None,) if act.kind == ROWWISE else ()  # row-wise drivers take where=
+    driver(*arrays, out, tuple(dtype(0.1) for _ in numeric), *where)
     return driver.inspect_asm(driver.signatures[-1])
 
 

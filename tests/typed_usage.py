@@ -32,6 +32,8 @@ assert_type(fastact.prelu_backward(g32, x32, b32), Pair32)
 assert_type(fastact.prelu_backward_(g32, x32, weight=b32), Pair32)
 mask = np.tril(np.ones((8, 8), bool))
 assert_type(fastact.log_softmax(np.ones((8, 8), np.float32), where=mask), NDArray[np.float32])
+assert_type(fastact.glu(x32, axis=-1), NDArray[np.float32])
+assert_type(fastact.glu_backward(g32[:4], x32), NDArray[np.float32])
 act: fastact.Activation = fastact.REGISTRY["relu"]
 names: tuple[str, ...] = act.param_names
 n: int = fastact.parallel_threshold("relu")
@@ -42,3 +44,5 @@ fastact.relu_([1.0, 2.0])  # type: ignore[arg-type]
 fastact.leaky_relu(x32, slope=0.1)  # type: ignore[call-overload]
 fastact.softmax(x32, bias=b32)  # type: ignore[call-overload]
 fastact.prelu(x32, [0.25])  # type: ignore[call-overload]
+fastact.glu_(x32)  # type: ignore[attr-defined]
+fastact.glu(x32, axis=None)  # type: ignore[call-overload]

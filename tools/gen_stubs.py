@@ -57,6 +57,8 @@ def _params(act) -> list[str]:
             out.append(f"{p.name}: float = {p.default!r}")
     if act.kind == ROWWISE:
         out.append("axis: int | None = -1")
+    elif act.takes_axis:  # split in halves: an axis, never None
+        out.append("axis: int = -1")
     return out
 
 

@@ -29,7 +29,7 @@ def table() -> str:
     ]
     for act in fastact.REGISTRY.values():
         params = ", ".join(_param(p) for p in act.params)
-        if act.kind == "rowwise":
+        if act.takes_axis:
             params = ", ".join(filter(None, [params, "`axis=-1`"]))
         if act.takes_where:
             params += ", `where=None`"

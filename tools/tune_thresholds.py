@@ -32,16 +32,18 @@ def _parallel_over_serial(act, n, repeats):
     rng = np.random.default_rng(0)
     shape = (n // 64, 64) if act.kind == "rowwise" else (n,)
     x = rng.standard_normal(shape).astype(np.float32)
-    g = rng.standard_normal(shape).astype(np.float32)
-    out = np.empty_like(x)
+    g = rng.standard_normal(bb.result_shape(act, "forward", shape)).astype(np.float32)
+    directions = ("forward", "backward")
+    outs = {d: np.empty(bb.result_shape(act, d, shape), np.float32) for d in directions}
     p = bb.params(act)  # benchmark values, axis last for the softmax family
     saved = act.forward(x, *p) if act.saves == "output" else x
     inner = max(1, 2**20 // n)  # enough calls per sample to rise above timer noise
     ratios = []
-    for direction in ("forward", "backward"):
+    for direction in directions:
 
         def run(target, direction=direction):
             for _ in range(inner):
+                out = outs[direction]  # glu: the forward's result is half as long
                 if direction == "forward":
                     act.forward(x, *p, out=out, target=target)
                 else:

@@ -1,8 +1,9 @@
 """CPU drivers: one loop template per kernel kind, compiled per activation, cached on disk.
 
-Each template loops over 1-D contiguous arrays (elementwise) or C-contiguous 2-D arrays
-of rows (row-wise) and calls the activation's kernel, bound to the global name
-``_forward`` / ``_backward``. The same template gives the one-thread driver
+Each template loops over 1-D contiguous arrays (elementwise), C-contiguous 2-D arrays
+of rows (row-wise) or C-contiguous ``(outer, 2, m)`` pairs of halves (kind ``HALVES``)
+and calls the activation's kernel, bound to the global name ``_forward`` / ``_backward``.
+The same template gives the one-thread driver
 (``parallel=False``: ``prange`` is ``range``) and the all-threads driver.
 
 Why not a closure over the kernel: Numba's disk cache keys a closure by its pickled
@@ -20,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..codegen import borrowed, prefer_wide_vectors, same_data
-from ..registry import ELEMENTWISE, ROWWISE
+from ..registry import ELEMENTWISE, HALVES, ROWWISE
 from . import channel, source_fingerprint
 
 # Rebound per activation by compiled(); these placeholders are never called.
@@ -294,6 +295,97 @@ def inner_backward(grad, saved, c, out, params):
     return total
 
 
+# Halves (glu): x is C-contiguous (outer, 2, m), x[o, 0] and x[o, 1] the two halves of
+# the o-th slice of the input along its axis (whatever the axis: the dispatch reshapes
+# (outer, 2 * half, inner) as (outer, 2, half * inner), no copy); the forward result is
+# (outer, m), the backward's (outer, 2, m). The loop runs over contiguous pieces of the
+# m-long rows: whole rows on one thread; split into blocks for all threads, so that one
+# long row (axis=0) is shared out too.
+def halves_forward(x, out, params):
+    x, out = borrowed(x), borrowed(out)
+    step, pieces = _pieces(out.shape[1], out.size, _PARALLEL)
+    for t in prange(out.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, out.shape[1])
+        a, b, y = x[o, 0][lo:hi], x[o, 1][lo:hi], out[o][lo:hi]
+        for i in range(y.size):
+            y[i] = _forward(a[i], b[i], *params)
+
+
+def halves_backward(grad, x, out, params):
+    grad, x, out = borrowed(grad), borrowed(x), borrowed(out)
+    step, pieces = _pieces(grad.shape[1], grad.size, _PARALLEL)
+    for t in prange(grad.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, grad.shape[1])
+        g, a, b = grad[o][lo:hi], x[o, 0][lo:hi], x[o, 1][lo:hi]
+        da, db = out[o, 0][lo:hi], out[o, 1][lo:hi]
+        for i in range(g.size):
+            da[i], db[i] = _backward(g[i], a[i], b[i], *params)
+
+
+# With common kernels (registry ``common_kernels``): blocks of _COMMON elements through
+# ``_common``, then the block again through the full kernel if ``_needs_full`` holds for any
+# of its elements (an or-reduction: vectorized, the block still in L1).
+_common = _needs_full = None
+_COMMON = 512
+
+
+def halves_forward_common(x, out, params):
+    x, out = borrowed(x), borrowed(out)
+    step, pieces = _pieces(out.shape[1], out.size, _PARALLEL)
+    for t in prange(out.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, out.shape[1])
+        a, b, y = x[o, 0], x[o, 1], out[o]
+        for s in range(lo, hi, _COMMON):
+            e = min(s + _COMMON, hi)
+            ab, bb, yb = a[s:e], b[s:e], y[s:e]
+            full = False
+            for i in range(yb.size):
+                yb[i] = _common(ab[i], bb[i], *params)
+            for i in range(yb.size):
+                full |= _needs_full(ab[i], bb[i], *params)
+            if full:
+                for i in range(yb.size):
+                    yb[i] = _forward(ab[i], bb[i], *params)
+
+
+def halves_backward_common(grad, x, out, params):
+    grad, x, out = borrowed(grad), borrowed(x), borrowed(out)
+    step, pieces = _pieces(grad.shape[1], grad.size, _PARALLEL)
+    for t in prange(grad.shape[0] * pieces):
+        prefer_wide_vectors()
+        o, lo, hi = _piece(t, step, pieces, grad.shape[1])
+        gr, a, b, da, db = grad[o], x[o, 0], x[o, 1], out[o, 0], out[o, 1]
+        for s in range(lo, hi, _COMMON):
+            e = min(s + _COMMON, hi)
+            gb, ab, bb, dab, dbb = gr[s:e], a[s:e], b[s:e], da[s:e], db[s:e]
+            full = False
+            for i in range(gb.size):
+                dab[i], dbb[i] = _common(gb[i], ab[i], bb[i], *params)
+            for i in range(gb.size):
+                full |= _needs_full(gb[i], ab[i], bb[i], *params)
+            if full:
+                for i in range(gb.size):
+                    dab[i], dbb[i] = _backward(gb[i], ab[i], bb[i], *params)
+
+
+@njit(cache=True)
+def _pieces(m, size, parallel):
+    """(elements per piece, pieces per row) of the halves drivers' m-long rows."""
+    step = max(1, min(m, _elements_per_block(size, parallel)))
+    return step, -(-m // step)
+
+
+@njit(cache=True, inline="always")
+def _piece(t, step, pieces, m):
+    """(row, lo, hi) of the t-th piece."""
+    o = t // pieces
+    lo = (t - o * pieces) * step
+    return o, lo, min(lo + step, m)
+
+
 _TEMPLATES = {
     (ELEMENTWISE, "forward"): map_forward,
     (ELEMENTWISE, "backward"): map_backward,
@@ -305,6 +397,10 @@ _TEMPLATES = {
     ("last", "backward"): last_backward,
     ("inner", "forward"): inner_forward,
     ("inner", "backward"): inner_backward,
+    (HALVES, "forward"): halves_forward,
+    (HALVES, "backward"): halves_backward,
+    ("common", "forward"): halves_forward_common,
+    ("common", "backward"): halves_backward_common,
 }
 
 # Sources the compiled kernels depend on (see source_fingerprint).
@@ -345,11 +441,16 @@ def _build(activation, direction, parallel, variant):
     block = activation.block_kernels[0 if forward else 1] if kind == ROWWISE else None
     if block is not None:
         kernel, kind = block, "blocks"
+    common = activation.common_kernels[0 if forward else 1] if kind == HALVES else None
+    if common is not None:
+        kind = "common"
     template = _TEMPLATES[kind, direction]
     tag = activation.name if variant is None else f"{activation.name}_{variant}"
     name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
     bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
     bound["_PARALLEL"] = parallel
+    if common is not None:
+        bound["_common"], bound["_needs_full"] = common
     fn = types.FunctionType(template.__code__, bound, name)
     fn.__qualname__ = f"{name}__{source_fingerprint(*_KERNEL_SOURCES)}"
     return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy")(fn)

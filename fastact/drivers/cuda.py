@@ -42,7 +42,7 @@ from numba.cuda import config
 from numba.np import numpy_support
 
 from .. import validation as v
-from ..registry import ROWWISE
+from ..registry import HALVES, ROWWISE
 from . import channel
 from . import cuda_kernels as ck
 from .cuda_math import register as _register_math
@@ -173,6 +173,8 @@ def _placement(call, arrays, out):
     inputs, of ``out`` (or None) and the known device ids, checked: all on one side, one
     GPU, writeable destinations."""
     _check_gpu(call)
+    if call.act.kind == HALVES:
+        return _run_halves(call, arrays, variant, params, axis, out)
     names = call.arg_names
     kinds = [_kind(a) for a in arrays]
     on_gpu = [n for n, k in zip(names, kinds, strict=True) if k != "host"]
@@ -514,3 +516,92 @@ def _rows(call, ins, dest, axis, ctype, kparams, stream, where=None):
     if work is not dest:
         copy = ck.compiled("copy_nd", "copy", None)
         _launch(copy, dest.size, MAP_THREADS, MAP_THREADS, stream, work, dest)
+
+
+# ------------------------------------------------------------------ halves (glu)
+def _run_halves(call, arrays, variant, params, axis, out):
+    """A ``HALVES`` function (glu): the checks of ``validation.halves``, the input as a
+    C-contiguous ``(outer, 2, m)`` view (a copy on the device where it is not contiguous),
+    the result written into ``out`` directly where it is C-contiguous, else through a
+    contiguous temporary. Host arrays are copied over and back."""
+    names = call.arg_names
+    kinds = [_kind(a) for a in arrays]
+    on_gpu = [n for n, k in zip(names, kinds, strict=True) if k != "host"]
+    for n, k in zip(names, kinds, strict=True):
+        if on_gpu and k == "host":
+            raise call.error(TypeError, n, f"is a host array but '{on_gpu[0]}' is on the GPU")
+    if out is not None and (_kind(out) == "host") != (not on_gpu):
+        where = "a host array" if _kind(out) == "host" else "on the GPU"
+        raise call.error(TypeError, "out", f"is {where} but '{names[0]}' is not")
+    host = not on_gpu
+    views = [np.asarray(a) for a in arrays] if host else [_view(a) for a in arrays]
+    dest_view = None
+    if out is not None:
+        if host:
+            v.check_out(call, "out", out, np.shape(out))  # type, dtype, writeable
+        else:
+            dest_view = _view(out)
+            if _readonly(out):
+                raise call.error(ValueError, "out", "is read-only")
+    dtypes = [v.dtypes(call, n, a.dtype) for n, a in zip(names, views, strict=True)]
+    result = np.result_type(*(f for f, _ in dtypes))
+    compute = v.compute_dtype(result)
+    x = views[-1]
+    axis, half_shape, (outer, m) = v.halves(call, tuple(x.shape), axis)
+    backward = call.direction == "backward"
+    if backward:
+        v.check_halves_grad(call, tuple(views[0].shape), half_shape)
+    shape = tuple(x.shape) if backward else half_shape
+    if out is not None:
+        if out.dtype.kind != "f":
+            raise call.error(TypeError, "out", f"has dtype {out.dtype}; expected a floating dtype")
+        if tuple(out.shape) != shape:
+            raise call.error(ValueError, "out", f"has shape {tuple(out.shape)}; expected {shape}")
+
+    kshapes = [(outer, m), (outer, 2, m)][-len(views) :]
+    if host:
+        dest = out if out is not None else np.empty(shape, result)
+        if dest.size == 0:
+            return dest
+        ins = [
+            cuda.to_device(np.ascontiguousarray(a).reshape(k))
+            for a, k in zip(views, kshapes, strict=True)
+        ]
+        work = cuda.device_array(kshapes[-1] if backward else (outer, m), dest.dtype)
+        _launch_halves(call, ins, work, variant, params, compute, 0)
+        np.copyto(dest, work.copy_to_host().reshape(shape))
+        return dest
+    lib = kinds[0]
+    stream = _stream(lib, arrays[0])
+    if out is not None:
+        dest = out
+    else:
+        dest = _empty(lib, arrays[0], shape, result, stream)
+        dest_view = _view(dest)
+    if dest_view.size == 0:
+        return dest
+    ins = []
+    for a in views:
+        if not a.is_c_contiguous() or (_overlaps(a, dest_view) and not _same(a, dest_view)):
+            a = _copy(a, stream)
+        ins.append(a)
+    ins = [a.reshape(k) for a, k in zip(ins, kshapes, strict=True)]
+    kshape = (outer, 2, m) if backward else (outer, m)
+    contiguous = dest_view.is_c_contiguous()
+    work = dest_view if contiguous else cuda.device_array(shape, dest_view.dtype, stream=stream)
+    _launch_halves(call, ins, work.reshape(kshape), variant, params, compute, stream)
+    if not contiguous:
+        copy = ck.compiled("copy_nd", "copy", None)
+        _launch(copy, dest_view.size, MAP_THREADS, MAP_THREADS, stream, work, dest_view)
+    return dest
+
+
+def _launch_halves(call, ins, work, variant, params, compute, stream):
+    kernel_fn = call.act.kernel(call.direction, variant)
+    bind = {"_forward": kernel_fn} if call.direction == "forward" else {"_backward": kernel_fn}
+    tag = call.act.name if variant is None else f"{call.act.name}_{variant}"
+    ctype = numpy_support.from_dtype(compute)
+    kernel = ck.compiled(f"halves_{call.direction}", f"{tag}_{call.direction}", ctype, **bind)
+    kparams = tuple(compute.type(p) for p in params)
+    units = ins[0].size if call.direction == "backward" else work.size
+    _launch(kernel, units, MAP_THREADS, MAP_THREADS, stream, *ins, work, kparams)

@@ -204,6 +204,26 @@ def map_backward_nd(grad, saved, out, params):
         out.flat[k] = _backward(_T(grad.flat[k]), _T(saved.flat[k]), *params)
 
 
+# Halves (glu): x C-contiguous (outer, 2, m), as on the CPU; the result (outer, m)
+# (forward) or (outer, 2, m) (backward).
+def halves_forward(x, out, params):
+    m = out.shape[1]
+    for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        o = k // m
+        j = k - o * m
+        out[o, j] = _forward(_T(x[o, 0, j]), _T(x[o, 1, j]), *params)
+
+
+def halves_backward(grad, x, out, params):
+    m = grad.shape[1]
+    for k in range(cuda.grid(1), grad.size, cuda.gridsize(1)):
+        o = k // m
+        j = k - o * m
+        da, db = _backward(_T(grad[o, j]), _T(x[o, 0, j]), _T(x[o, 1, j]), *params)
+        out[o, 0, j] = da
+        out[o, 1, j] = db
+
+
 def copy_nd(x, out):
     for k in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         out.flat[k] = x.flat[k]
@@ -425,6 +445,8 @@ TEMPLATES = {
     "map_backward": map_backward,
     "map_forward_nd": map_forward_nd,
     "map_backward_nd": map_backward_nd,
+    "halves_forward": halves_forward,
+    "halves_backward": halves_backward,
     "copy_nd": copy_nd,
     "channel_last_forward": channel_last_forward,
     "channel_inner_forward": channel_inner_forward,

@@ -9,6 +9,7 @@
 | ``hard`` | hardsigmoid, hardswish, hardtanh, relu6 |
 | ``shrinks`` | hardshrink, softshrink |
 | ``softmax`` | the softmax family |
+| ``glu`` | glu (kind ``HALVES``: the two halves of ``x`` along ``axis``) |
 
 Elementwise functions are defined by scalar kernels ``f(x, *params)`` and
 ``f_backward(grad, saved, *params)``; the softmax family by row kernels that fill a
@@ -39,6 +40,7 @@ from . import exponential as _exponential
 from . import softmax as _softmax
 from . import hard as _hard
 from . import shrinks as _shrinks
+from . import glu as _glu
 from .logistic import *
 from .gelu import *
 from .rectifiers import *
@@ -46,6 +48,7 @@ from .exponential import *
 from .softmax import *
 from .hard import *
 from .shrinks import *
+from .glu import *
 
-_MODULES = (_logistic, _gelu, _rectifiers, _exponential, _softmax, _hard, _shrinks)
+_MODULES = (_logistic, _gelu, _rectifiers, _exponential, _softmax, _hard, _shrinks, _glu)
 __all__ = [name for module in _MODULES for name in module.__all__]
