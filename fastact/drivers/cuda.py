@@ -173,8 +173,6 @@ def _placement(call, arrays, out):
     inputs, of ``out`` (or None) and the known device ids, checked: all on one side, one
     GPU, writeable destinations."""
     _check_gpu(call)
-    if call.act.kind == HALVES:
-        return _run_halves(call, arrays, variant, params, axis, out)
     names = call.arg_names
     kinds = [_kind(a) for a in arrays]
     on_gpu = [n for n, k in zip(names, kinds, strict=True) if k != "host"]
@@ -225,6 +223,9 @@ def _device_context(known):
 
 def run(call, arrays, variant, params, axis, out, where=None):
     """Validate and compute one call on the GPU; see the module docstring."""
+    if call.act.kind == HALVES:
+        _check_gpu(call)
+        return _run_halves(call, arrays, variant, params, axis, out)
     placed = _placement(call, arrays, out)
     if placed is None:
         return _run_host(call, arrays, variant, params, axis, out, where)
