@@ -48,6 +48,9 @@ PARALLEL_THRESHOLD: dict[str, int] = {
     # Not measured: a sigmoid and a product per output element, so as sigmoid (counted in
     # input elements).
     "glu": 131_072,
+    # Not measured: memory-bound like leaky_relu (one more small array read); with bias=,
+    # every elementwise function keeps its own entry.
+    "prelu": 262_144,
 }
 
 
