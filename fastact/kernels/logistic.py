@@ -1,14 +1,16 @@
 """Logistic family: sigmoid and tanh, and the functions built on them: silu, tanhshrink,
 softsign.
 
-silu and tanhshrink compute in float64 whatever the input precision, and round once at
-the end: float32 results are then correctly rounded but for rare double roundings, with
-no special cases; float64 results get the care their tails and cancellations need.
+silu and its backward compute in the input's precision from e = exp(-|x|), with the far
+negative tail scaled so that subnormal results are rounded once. tanhshrink computes in
+float64 whatever the input precision, and rounds once at the end.
 """
 
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .. import elementary as em
 from ..codegen import inline_here, kernel
@@ -27,6 +29,18 @@ __all__ = [
     "softsign",
     "softsign_backward",
 ]
+
+
+def for_dtype(x, a32, a64):
+    """``a32`` if x is float32, else ``a64``: per-precision constants, picked at compile time."""
+    return a32 if isinstance(x, np.float32) else a64
+
+
+@overload(for_dtype, inline="always")
+def _for_dtype_ol(x, a32, a64):
+    if x == types.float32:
+        return lambda x, a32, a64: a32
+    return lambda x, a32, a64: a64
 
 
 # --------------------------------------------------------------------------- sigmoid
@@ -157,68 +171,102 @@ def near_root(v, d, root, coeffs, below, above):
 
 
 # --------------------------------------------------------------------------- silu
-_SILU32_C = 0.9865113496780396  # 1 / exp(44.375 - 64 ln2), float32 silu's far tail
+# Far tails: where e = exp(x) is subnormal (x < -87 in float32, -708 in float64) but x e or
+# (1 + x) e is not, e = exp(x + 44.375) 2**-64 / C (x + 44.375 is exact: 44.375 is 64 ln2's
+# high part, C = exp(44.375 - 64 ln2) to the working precision), and the product is rounded
+# once into the subnormals.
+_SILU32_C = 0.9865113496780396  # float32
+_SILU64_C = 0.986511354045  # float64, to 12 digits: C's error counts relative to eps**2
+
+
+@kernel
+def _silu_exp(x):
+    """(e, tail, scaled): e = exp(-|x|), or exp(x + 44.375) in the far negative ``tail``,
+    where the function is ``scaled(p)`` = p e 2**-64 / C for the rest p of its product."""
+    inline_here()
+    T = type(x)
+    tail = x < T(for_dtype(x, -87.0, -708.0))
+    e = em.exp(-abs(x) + (T(44.375) if tail else T(0)))
+    return e, tail, T(for_dtype(x, _SILU32_C, _SILU64_C))
 
 
 @kernel
 def silu(x):
-    """x * sigmoid(x); subnormal results in the far negative tail."""
+    """x * sigmoid(x) = x e / (1 + e), e = exp(-|x|), for x < 0 (x / (1 + e) above):
+    within 3.4 ULP, subnormal results in the far negative tail (see _silu_exp)."""
     inline_here()
     T = type(x)
-    if T(0.1) != 0.1:  # float32 (folded at compile time): its own math, twice the lanes
-        # x e / (1 + e), e = exp(-|x|), within 2.6 ULP. Below -87, where e is subnormal,
-        # e = exp(x + 44.375) 2**-64 / C (x + 44.375 is exact, 44.375 = 64 ln2's high part,
-        # C = exp(44.375 - 64 ln2)), and the product is rounded once into the subnormals.
-        tail = x < T(-87)
-        e = em.exp(-abs(x) + (T(44.375) if tail else T(0)))
-        y = (x * (e if x < T(0) else T(1))) / (T(1) + e)
-        y = y if not tail else ((x * T(_SILU32_C)) * e) * T(2.0**-64)
-        return y if not (x < T(-1000)) else T(-0.0)  # -inf * 0 would be NaN
-    v = np.float64(x)
-    s, scale = gated(v, 0.0)
-    y = (v * s) * scale
-    return T(y if not (v < -1000.0) else -0.0)
+    e, tail, c = _silu_exp(x)
+    y = (x * (e if x < T(0) else T(1))) / (T(1) + e)
+    y = y if not tail else ((x * c) * e) * T(2.0**-64)
+    return y if not (x < T(-1000)) else T(-0.0)  # -inf * 0 would be NaN
 
 
-# silu'(x) = t P(t) for |t| < 1, t = x - x0, x0 = -1.2785 its root: 1 + x + exp(x) cancels
-# there, by 1/|t| ULP (tools/fit_activations.py; relative error 7e-19).
+# silu'(x) = t P(t) for |t| < 1/2, t = x - x0, x0 = -1.2785 its root: 1 + x + exp(x) cancels
+# there, by 1/|t| ULP (tools/fit_activations.py; relative error 1.4e-16).
 _SILU_ROOT = (-1.2784645427610737, -1.0946994183093437e-16)
 _SILU_ROOT_P = (
-    5.2464621396697956e-12,
-    8.855555505460746e-12,
-    -6.706433816180313e-11,
-    -2.344130585613824e-10,
-    2.2346432959335693e-10,
-    2.9289270078935886e-09,
-    4.632870279922395e-09,
-    -1.888644371504544e-08,
-    -9.26757017224979e-08,
-    -3.0507808280884565e-08,
-    8.59973725697466e-07,
-    2.3460280683292902e-06,
-    -2.9426331601586243e-06,
-    -2.9733541851939417e-05,
-    -4.090534213151604e-05,
-    0.0001857072435626426,
-    0.0007985218818124292,
-    0.0001266274100848123,
-    -0.006606589138355101,
-    -0.015222655223188157,
-    0.018874814223782278,
-    0.1466487969969469,
-    0.2178117057198001,
+    -8.629250797407636e-08,
+    -4.663498292536898e-08,
+    8.566017341183474e-07,
+    2.3518576957600006e-06,
+    -2.941730278363239e-06,
+    -2.9734630159840274e-05,
+    -4.0905474014578574e-05,
+    0.0001857073528817143,
+    0.0007985218921869562,
+    0.00012662740444137742,
+    -0.006606589138754722,
+    -0.01522265522305982,
+    0.01887481422378815,
+    0.14664879699694605,
+    0.21781170571980007,
+)
+
+
+# float32: the same on |t| < 1/2 (relative error 1e-9).
+_SILU_ROOT32 = (-1.2784645557403564, 1.2979282537628478e-08)
+_SILU_ROOT_P32 = (
+    -4.034753510495648e-05,
+    0.0001695472892606631,
+    0.000797770859207958,
+    0.00012961019820068032,
+    -0.006606448441743851,
+    -0.01522285956889391,
+    0.01887480728328228,
+    0.14664879441261292,
+    0.2178117036819458,
 )
 
 
 @kernel
-def silu_backward(grad, x):
+def gate_derivative(e, u, neg):
+    """s (1 + x (1 - s) v'(x)), the derivative of x s, s = sigmoid(v(x)), from e = exp(-|v|),
+    ``neg`` (v < 0) and u = 1 + x v'(x), in the working precision: (e u + e**2 or 1 + e u)
+    / (1 + e)**2, the numerator and (1 + e)**2 each rounded once."""
     inline_here()
-    T = type(grad)
-    v = np.float64(x)
-    d, scale = gated_derivative(v, 0.0, 1.0 + v)  # 1 + x is exact where it cancels
-    d = near_root(v, d, _SILU_ROOT, _SILU_ROOT_P, 1.0, 1.0)
-    d = d if not (abs(v) == math.inf) else (1.0 if v > 0.0 else 0.0)
-    return T((np.float64(grad) * d) * scale)
+    T = type(e)
+    return em.fma(e, u, e * e if neg else T(1)) / em.fma(e, T(2) + e, T(1))
+
+
+@kernel
+def silu_backward(grad, x):
+    """s (1 + x (1 - s)), s = sigmoid(x): (e or 1) (1 + x + e or 1 + e (1 + x)) / (1 + e)**2
+    with e = exp(-|x|); near its root, where 1 + x + e cancels, t P(t) (_SILU_ROOT)."""
+    inline_here()
+    T = type(x)
+    xc = x if not (x < T(-1000)) else T(-1000)  # NaN passes
+    xc = xc if not (xc > T(1000)) else T(1000)
+    e, tail, c = _silu_exp(xc)
+    neg = xc < T(0)
+    u = T(1) + xc
+    d = gate_derivative(e, u, neg)
+    root = for_dtype(x, _SILU_ROOT32, _SILU_ROOT)
+    t = (x - T(root[0])) - T(root[1])  # x - root[0] is exact near the root
+    d = t * horner(t, for_dtype(x, _SILU_ROOT_P32, _SILU_ROOT_P)) if abs(t) < T(0.5) else d
+    d = d if not (x == T(-math.inf)) else T(0)
+    # In the tail d = (1 + x) e 2**-64 / C: grad e first, so that neither overflows.
+    return grad * d if not tail else ((grad * e) * (u * c)) * T(2.0**-64)
 
 
 def _sigmoid_ld(x):
