@@ -192,14 +192,16 @@ def _silu_exp(x):
 
 @kernel
 def silu(x):
-    """x * sigmoid(x) = x e / (1 + e), e = exp(-|x|), for x < 0 (x / (1 + e) above):
-    within 3.4 ULP, subnormal results in the far negative tail (see _silu_exp)."""
+    """x * sigmoid(x) = x / (1 + exp(-x)): within 3 ULP, subnormal results in the far negative
+    tail, where exp(-x) would overflow (see _silu_exp). One exp of -x (not -|x|): no select
+    between e and 1, 30% fewer operations than x e / (1 + e) and no less accurate."""
     inline_here()
     T = type(x)
-    e, tail, c = _silu_exp(x)
-    y = (x * (e if x < T(0) else T(1))) / (T(1) + e)
-    y = y if not tail else ((x * c) * e) * T(2.0**-64)
-    return y if not (x < T(-1000)) else T(-0.0)  # -inf * 0 would be NaN
+    xc = x if not (x < T(-1000)) else T(-1000)  # -inf * 0 would be NaN; NaN passes
+    tail = xc < T(for_dtype(x, -87.0, -708.0))
+    e = em.exp(xc + T(44.375) if tail else -xc)
+    y = xc / (T(1) + e)
+    return y if not tail else ((xc * T(for_dtype(x, _SILU32_C, _SILU64_C))) * e) * T(2.0**-64)
 
 
 # silu'(x) = t P(t) for |t| < 1/2, t = x - x0, x0 = -1.2785 its root: 1 + x + exp(x) cancels
