@@ -299,17 +299,16 @@ def gelu_tanh(x):
     without the cancellation of 1 + tanh in the negative tail."""
     inline_here()
     T = type(x)
-    if T(0.1) != 0.1:  # float32: x e / (1 + e), e = exp(-|r|), as float32 silu
+    if T(0.1) != 0.1:  # float32: x / (1 + exp(-r)), as silu
         xc = x if not (x < T(-11)) else T(-11)  # below, the result rounds to -0.0
         xc = xc if not (xc > T(11)) else T(11)  # above, to x
         r, rl = _gelu_tanh_arg32(xc, _KAPPA_32)
-        neg = r < T(0)
-        # Where exp(r) turns subnormal (but x exp(r) is not), exp(r + 44.375) 2**-64 / C,
-        # r + 44.375 exact; the product is rounded once into the subnormals.
+        # Where exp(-r) would overflow, exp(r + 44.375) 2**-64 / C (r + 44.375 is exact) and
+        # the product is rounded once into the subnormals.
         tail = r < T(-80)
-        e = em.exp(-abs(r) + (T(44.375) if tail else T(0)))
-        e = em.fma(e, rl if neg else -rl, e)  # exp(-|r + rl|), rl at first order
-        y = (xc * (e if neg else T(1))) / (T(1) + e)
+        e = em.exp(r + T(44.375) if tail else -r)
+        e = em.fma(e, rl if tail else -rl, e)  # rl at first order
+        y = xc / (T(1) + e)
         y = y if not tail else ((xc * T(_SILU32_C)) * e) * T(2.0**-64)
         return y if not (x > T(11)) else x
     v = np.float64(x)
