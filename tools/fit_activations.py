@@ -4,8 +4,9 @@ Run ``python tools/fit_activations.py`` and paste the printed tuples (highest de
 first) into the kernels' modules. Uses the Remez exchange of ``fit_elementary.py``
 (minimax in relative error, mpmath at 60 digits).
 
-- ``TANHSHRINK_G``: (x - tanh x) / x**3 as a polynomial in w = x**2 - 9/8 for |x| < 1.5,
-  where x - tanh(x) cancels (by 2**-k near 0 and still 14x at x = 0.5).
+- ``TANHSHRINK_G``, ``TANHSHRINK_G32``: (x - tanh x) / x**3 as a polynomial in
+  w = x**2 - 9/8 for |x| < 1.5, where x - tanh(x) cancels (by 2**-k near 0 and still 14x at
+  x = 0.5).
 - ``*_ROOT_P``: the backward passes of gelu (both forms) and silu near their negative roots.
 - ``H32_NEAR``, ``H32_FAR``: float32 gelu's H(t) = t Phi(-t) exp(t**2 / 2) (gelu(-t) =
   -exp(-t**2 / 2) H(t)), in t - 2 on [1.1932, 3] and in (7 - t) / (7 + t) on [3, 15].
@@ -86,9 +87,9 @@ def main(names=()):
                 *remez(
                     lambda w: _g_tanhshrink(w + mp.mpf(9) / 8), -mp.mpf(9) / 8, mp.mpf(9) / 8, d
                 ),
-                ("float64",),
+                (dtype,),
             )
-            for d in (20, 22, 24)
+            for d, dtype in ((22, "float64"), (10, "float32"))
         ],
         "roots": lambda: [
             root_fit("SILU", _dsilu, -1.28, mp.mpf(0.5), (14,)),
