@@ -382,7 +382,7 @@ def main(argv=None):
     for name in args.names:
         ref32, ref64, slow = REFERENCES[name]
         act = REGISTRY.get(name)
-        params = () if act is None else tuple(p.default for p in act.params)
+        params = () if act is None else tuple(p.default for p in act.params if not p.is_choice)
         fn = array_kernel(getattr(elementary, name, None) or getattr(kernels, name), params)
         t0 = time.perf_counter()
         print(sweep_f32(name, fn, ref32, quick=args.quick, stride=args.stride).format(), flush=True)

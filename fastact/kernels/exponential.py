@@ -11,13 +11,12 @@ function of ``e``. Derivatives at the kinks are ATen's (``elu'(0) = alpha``, sof
 import math
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 from .. import elementary as em
 from ..codegen import inline_here, kernel
 from ..elementary import _horner
 from ..registry import ELEMENTWISE, Activation, Param, register
+from .logistic import for_dtype as _for_dtype
 
 __all__ = [
     "softplus",
@@ -33,18 +32,6 @@ __all__ = [
     "celu",
     "celu_backward",
 ]
-
-
-def _for_dtype(x, a32, a64):
-    """``a32`` if x is float32, else ``a64``: per-precision constants, picked at compile time."""
-    return a32 if isinstance(x, np.float32) else a64
-
-
-@overload(_for_dtype, inline="always")
-def _for_dtype_ol(x, a32, a64):
-    if x == types.float32:
-        return lambda x, a32, a64: a32
-    return lambda x, a32, a64: a64
 
 
 # log1p(e) = e P(e - 1/2) for 0 <= e <= 1, P minimax (tools/fit_exponential.py): 0.1 ULP,

@@ -1,13 +1,18 @@
 """GELU, x * Phi(x) with Phi the standard normal CDF: ``approximate="none"`` (through erfc)
 and ``approximate="tanh"`` (PyTorch's tanh approximation).
 
-Both compute in float64 whatever the input precision and round once at the end (float32
-results are then correctly rounded but for rare double roundings). In float64 the
-negative tails need care that the textbook formulas lack: an argument of exp or erfc
-rounded to float64 costs its size in ULP of the result (700 ULP at x = -37), so those
-arguments are carried in two parts, and the far tail, whose results are subnormal, is
-scaled (``logistic.exp_scaled``).
+float32 is computed in float32 (twice the vector lanes of float64): gelu(-t) as
+-exp(-t**2 / 2) H(t), with t**2 exact in two parts and H a fitted polynomial (products only,
+nothing cancels), and near 0 through erf's polynomial with the cancelling x / 2 + C x**2
+rounded once; the tanh form as x * sigmoid(r) with its argument r carried in two float32
+parts. Within 3 ULP, backward passes included (tools/ulp_sweep.py).
+
+float64 gets the care its tails need: an argument of exp or erfc rounded to float64 costs
+its size in ULP of the result (700 ULP at x = -37), so those arguments are carried in two
+parts, and the far tail, whose results are subnormal, is scaled (``logistic.exp_scaled``).
 """
+
+import math
 
 import numpy as np
 
@@ -15,7 +20,15 @@ from .. import elementary as em
 from ..codegen import inline_here, kernel
 from ..elementary import _horner as horner
 from ..registry import ELEMENTWISE, Activation, Param, register
-from .logistic import exp_scaled, gated, gated_derivative, mp_near, near_root
+from .logistic import (
+    _SILU32_C,
+    exp_scaled,
+    gate_derivative,
+    gated,
+    gated_derivative,
+    mp_near,
+    near_root,
+)
 
 __all__ = ["gelu", "gelu_backward", "gelu_tanh", "gelu_tanh_backward"]
 
@@ -73,12 +86,81 @@ def _gelu_parts(v):
     return em.erfc(a), corr, ex, scale, horner(1.0 / q, _MILLS)
 
 
+# float32: H(t) = t Phi(-t) exp(t**2 / 2), so that gelu(-t) = -exp(-t**2 / 2) H(t): products
+# only, no erfc, no division by t. Minimax polynomials (tools/fit_activations.py), in the
+# exact t - 2 for 1.1932 <= t <= 3 (relative error 2.2e-9), and in v = (7 - t) / (7 + t)
+# for 3 <= t <= 15 (2.1e-9), where H is flat enough that v's rounding barely counts.
+_H32_NEAR = (
+    4.393215931486338e-06,
+    -2.1063202439108863e-05,
+    7.295593240996823e-05,
+    -0.00025740396813489497,
+    0.000874581397511065,
+    -0.0027525415644049644,
+    0.007904281839728355,
+    -0.02011279948055744,
+    0.042625438421964645,
+    0.33620399236679077,
+)
+_H32_FAR = (
+    -0.013240823522210121,
+    -0.022179637104272842,
+    -0.03210027515888214,
+    -0.04637754335999489,
+    -0.059379927814006805,
+    -0.06673713773488998,
+    -0.06498390436172485,
+    -0.05211738124489784,
+    -0.029094241559505463,
+    0.39125436544418335,
+)
+_NEAR32 = 1.1932  # sqrt(2) * elementary's ERF_SPLIT: erf's polynomial below
+_ERF_Y32 = em._F32.ERF_Y  # erf(a) = a (1 + Y(a**2)), float32 coefficients
+_C_HI, _C_LO = 0.3535533845424652, 6.050808742941172e-09  # 1 / (2 sqrt(2)) in two float32 parts
+
+
+@kernel
+def _gelu32_tail(ax, q, ql):
+    """-gelu(-ax) = exp(-ax**2 / 2) H(ax) for float32 ax >= _NEAR32, ax**2 = q + ql exactly;
+    within 15 (beyond, the result is 0 and the formula's inf - inf NaN)."""
+    inline_here()
+    T = type(ax)
+    e = em.exp(q * T(-0.5))
+    e = em.fma(e, ql * T(-0.5), e)  # exp(-(q + ql) / 2): ql enters at first order
+    near = horner(ax - T(2), _H32_NEAR)
+    far = horner((T(7) - ax) / (T(7) + ax), _H32_FAR)
+    return e * (near if ax < T(3) else far)
+
+
+@kernel
+def _gelu32_near(x, q, ql):
+    """gelu(x) = x / 2 + x**2 (1 + Y(x**2 / 2)) / (2 sqrt(2)) for float32 |x| < _NEAR32, Y
+    elementary's erf polynomial; x / 2 + x**2 C is rounded once (it cancels by up to 4x for
+    x < 0), the rest enters as a correction."""
+    inline_here()
+    T = type(x)
+    hi = q * T(_C_HI)
+    s = T(0.5) * x + hi
+    corr = em.fma(q, T(_C_HI), -hi) + em.fma(ql, T(_C_HI), q * T(_C_LO))
+    corr = em.fma(hi, horner(q * T(0.5), _ERF_Y32), corr)
+    return s + corr
+
+
 @kernel
 def gelu(x):
     """x * Phi(x) = x (1 + erf(x / sqrt(2))) / 2, through erfc: accurate in the negative
     tail, subnormal results included."""
     inline_here()
     T = type(x)
+    if T(0.1) != 0.1:  # float32 (folded at compile time): its own math, twice the lanes
+        ax = abs(x)
+        a = ax if not (ax > T(15)) else T(15)  # NaN passes
+        q = a * a
+        ql = em.fma(a, a, -q)
+        tail = _gelu32_tail(a, q, ql)  # gelu(x) = x + gelu(-x)
+        y = x - tail if x > T(0) else -tail
+        y = _gelu32_near(x, q, ql) if ax < T(_NEAR32) else y
+        return math.copysign(y, x)  # x Phi(x) has x's sign, zeros too: gelu(-0.0) is -0.0
     v = np.float64(x)
     e, corr, ex, scale, m = _gelu_parts(v)
     half = 0.5 * v
@@ -91,11 +173,59 @@ def gelu(x):
     return T(y if not (v < -40.0) else -0.0)
 
 
+# float32: J(t) in t - 2 on [_NEAR32, 3] (relative error 5.5e-10), and gelu' near its root
+# on |t| < 0.46 (1.5e-9); tools/fit_activations.py.
+_J32_NEAR = (
+    2.0567761112033622e-06,
+    -9.93959929473931e-06,
+    3.719533924595453e-05,
+    -0.00014520516560878605,
+    0.0005503030261024833,
+    -0.0019762322772294283,
+    0.006704301573336124,
+    -0.02131270244717598,
+    0.4616805613040924,
+    0.6297825574874878,
+)
+_ROOT32 = (-0.7517915368080139, 1.211444988769017e-08)
+_ROOT_P32 = (
+    -0.0007129684090614319,
+    -0.0021526047494262457,
+    0.004536362364888191,
+    0.01940798945724964,
+    -0.014771607704460621,
+    -0.11400743573904037,
+    -0.01819966360926628,
+    0.38828498125076294,
+    0.43149399757385254,
+)
+_RSQRT_2PI32 = (0.3989422917366028, -1.1335170135851058e-08)  # 1 / sqrt(2 pi), float32 parts
+
+
 @kernel
 def gelu_backward(grad, x):
     inline_here()
     # Phi(x) + x phi(x); in the far tail -phi(x) (t - m / t), t = -x, scaled.
     T = type(grad)
+    if T(0.1) != 0.1:  # float32: gelu'(-t) = -exp(-t**2 / 2) J(t), gelu'(t) = 1 + exp(..) J(t)
+        ax = abs(x)
+        a = ax if not (ax > T(15)) else T(15)  # NaN passes
+        q = a * a
+        # exp(-(q + ql) / 2), scaled by 2**64 C where it is subnormal and J(t) > 1 is not
+        tail = (q > T(160)) & (x < T(0))
+        e = em.exp(q * T(-0.5) + (T(44.375) if tail else T(0)))
+        e = em.fma(e, em.fma(a, a, -q) * T(-0.5), e)
+        # J(t) = t / sqrt(2 pi) - H(t) / t beyond 3, where the quotient is under 11% of it
+        h = horner((T(7) - a) / (T(7) + a), _H32_FAR)
+        jf = em.fma(a, T(_RSQRT_2PI32[0]), a * T(_RSQRT_2PI32[1]) - h / a)
+        j = horner(a - T(2), _J32_NEAR) if a < T(3) else jf
+        d = em.fma(e, j, T(1)) if x > T(0) else -(e * j)
+        # |x| < _NEAR32: 1/2 + x (C (1 + Y(x**2 / 2)) + e / sqrt(2 pi)), C = 1 / (2 sqrt(2))
+        inner = em.fma(T(_C_HI), horner(q * T(0.5), _ERF_Y32), T(_C_HI)) + e * T(_RSQRT_2PI32[0])
+        d = em.fma(x, inner, T(0.5)) if ax < T(_NEAR32) else d
+        t = (x - T(_ROOT32[0])) - T(_ROOT32[1])
+        d = t * horner(t, _ROOT_P32) if abs(t) < T(0.46) else d
+        return grad * d if not tail else -(((grad * e) * (j * T(_SILU32_C))) * T(2.0**-64))
     v = np.float64(x)
     e, corr, ex, scale, m = _gelu_parts(v)
     far = v < _FAR
@@ -137,12 +267,50 @@ def _gelu_tanh_arg(v):
     return r, rl, q
 
 
+_K2_32 = (1.5957691669464111, -4.534068054340423e-08)  # 2 sqrt(2 / pi), float32 parts
+_KAPPA_32 = (0.044714998453855515, 1.5461444347053543e-09)  # 0.044715, float32 parts
+_KAPPA3_32 = (0.13414500653743744, -6.537437258202772e-09)  # 3 * 0.044715
+
+
+@kernel
+def _gelu_tanh_arg32(x, kappa):
+    """(r, rl): r + rl = 2 sqrt(2/pi) (x + kappa x**3) to about 2**-40 relative, for float32
+    |x| <= 11 (exp(r) is |r| eps / 2 off if r is rounded: 50 ULP at the float32 tail);
+    kappa = _KAPPA_32 gives the argument of the sigmoid, _KAPPA3_32 x times its derivative."""
+    inline_here()
+    T = type(x)
+    q = x * x
+    ql = em.fma(x, x, -q)
+    t = q * T(kappa[0])
+    tl = em.fma(q, T(kappa[0]), -t) + em.fma(ql, T(kappa[0]), q * T(kappa[1]))
+    s = T(1) + t  # t <= 5.5: a two-sum
+    b = s - T(1)
+    sl = ((T(1) - (s - b)) + (t - b)) + tl
+    w = x * s
+    wl = em.fma(x, s, -w) + x * sl
+    r = w * T(_K2_32[0])
+    rl = em.fma(w, T(_K2_32[0]), -r) + em.fma(wl, T(_K2_32[0]), w * T(_K2_32[1]))
+    return r, rl
+
+
 @kernel
 def gelu_tanh(x):
     """x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2 = x sigmoid(2 sqrt(2/pi) (...)),
     without the cancellation of 1 + tanh in the negative tail."""
     inline_here()
     T = type(x)
+    if T(0.1) != 0.1:  # float32: x / (1 + exp(-r)), as silu
+        xc = x if not (x < T(-11)) else T(-11)  # below, the result rounds to -0.0
+        xc = xc if not (xc > T(11)) else T(11)  # above, to x
+        r, rl = _gelu_tanh_arg32(xc, _KAPPA_32)
+        # Where exp(-r) would overflow, exp(r + 44.375) 2**-64 / C (r + 44.375 is exact) and
+        # the product is rounded once into the subnormals.
+        tail = r < T(-80)
+        e = em.exp(r + T(44.375) if tail else -r)
+        e = em.fma(e, rl if tail else -rl, e)  # rl at first order
+        y = xc / (T(1) + e)
+        y = y if not tail else ((xc * T(_SILU32_C)) * e) * T(2.0**-64)
+        return y if not (x > T(11)) else x
     v = np.float64(x)
     r, rl, _ = _gelu_tanh_arg(v)
     s, scale = gated(r, rl)
@@ -182,11 +350,42 @@ _TANH_ROOT_P = (
 )
 
 
+# float32: the same on |t| < 0.4 (relative error 6e-10).
+_TANH_ROOT32 = (-0.7524614334106445, 1.1339627903339533e-08)
+_TANH_ROOT_P32 = (
+    -0.0008922043489292264,
+    -0.0023307751398533583,
+    0.005258518271148205,
+    0.019671404734253883,
+    -0.01661936193704605,
+    -0.11394400149583817,
+    -0.015782848000526428,
+    0.38751843571662903,
+    0.4304001033306122,
+)
+
+
 @kernel
 def gelu_tanh_backward(grad, x):
     inline_here()
     # d/dx x s(r) = s (1 + x (1 - s) r'), r' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x**2).
     T = type(grad)
+    if T(0.1) != 0.1:  # float32: as float32 silu_backward, with u = 1 + x r'
+        xc = x if not (x < T(-11)) else T(-11)  # the result rounds to 0 below, to grad above
+        xc = xc if not (xc > T(11)) else T(11)
+        r, rl = _gelu_tanh_arg32(xc, _KAPPA_32)
+        neg = r < T(0)
+        tail = r < T(-80)
+        e = em.exp(-abs(r) + (T(44.375) if tail else T(0)))
+        e = em.fma(e, rl if neg else -rl, e)
+        p, pl = _gelu_tanh_arg32(xc, _KAPPA3_32)  # x r', in two parts: 1 + x r' cancels
+        u = (T(1) + p) + pl
+        d = gate_derivative(e, u, neg)
+        t = (x - T(_TANH_ROOT32[0])) - T(_TANH_ROOT32[1])
+        d = t * horner(t, _TANH_ROOT_P32) if abs(t) < T(0.4) else d
+        d = d if not (x > T(11)) else T(1)
+        d = d if not (x < T(-11)) else T(-0.0)
+        return grad * d if not tail else ((grad * e) * (u * T(_SILU32_C))) * T(2.0**-64)
     v = np.float64(x)
     r, rl, q = _gelu_tanh_arg(v)
     # r' = _K2 + _C3 x**2 (x**2 = q + ql) to about one rounding: it is mostly the second term.
