@@ -19,6 +19,8 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+import numpy as np
+
 DTYPES = ("float32", "float64")
 TARGETS = ("cpu", "parallel", "cuda")
 _SHAPE = (4, 16)  # tiny: the call only compiles; rows for the softmax family
@@ -34,13 +36,16 @@ def _cuda_usable() -> bool:
         return False
 
 
-def plan(names, targets) -> list[tuple]:
-    """One task per driver: (function, direction, choice or None, target)."""
+def plan(names, targets, bias=False) -> list[tuple]:
+    """One task per driver: (function, direction, choice or None, target, fused bias?);
+    with ``bias``, also the fused-bias drivers of the functions that take ``bias=``."""
     from . import REGISTRY
 
     return [
-        (name, direction, variant, target)
+        (name, direction, variant, target, fused)
+        for fused in ((False, True) if bias else (False,))
         for name in names
+        if not fused or REGISTRY[name].takes_bias
         for direction in ("forward", "backward")
         for variant in REGISTRY[name].variants
         for target in targets
@@ -54,20 +59,25 @@ def compile_task(task, dtypes) -> tuple[int, int]:
     from . import bench_baselines as bb
     from .drivers import cpu
 
-    name, direction, variant, target = task
+    name, direction, variant, target, fused = task
     act = REGISTRY[name]
     params = list(bb.params(act))
     if variant is not None:
         params[act.params.index(act.choice)] = variant
     form = act.forward if direction == "forward" else act.backward
     for dtype in dtypes:
-        form(*bb.make_inputs(act, direction, dtype, _SHAPE), *params, target=target)
+        kw = {"bias": np.zeros(_SHAPE[-1], dtype)} if fused else {}
+        form(*bb.make_inputs(act, direction, dtype, _SHAPE), *params, target=target, **kw)
     if target == "cuda":
         return 0, 0  # counted on the CPU targets only
-    # The plain driver, or the per-channel ones of a function with an array parameter
-    # (prelu: keyed by layout too).
+    # The plain driver, or the per-channel ones (keyed by layout and bias too) of a
+    # function with an array parameter (prelu) or of a fused bias.
     key = (name, direction, target == "parallel", variant)
-    drivers = [d for k, d in list(cpu._drivers.items()) if k[:4] == key]
+    drivers = [
+        d
+        for k, d in list(cpu._drivers.items())
+        if k[:4] == key and (len(k) > 4) == (fused or act.array_param is not None)
+    ]
     hits = sum(d.stats.cache_hits.total() for d in drivers)
     return hits, sum(d.stats.cache_misses.total() for d in drivers)
 
@@ -101,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs", type=int, metavar="N", help="processes (default: one per CPU; 1: this one)"
     )
+    p.add_argument(
+        "--bias",
+        action="store_true",
+        help="also the fused bias= drivers (bias along the last axis): twice the kernels",
+    )
     return p
 
 
@@ -122,7 +137,7 @@ def main(argv=None) -> int:
     if jobs < 1:
         parser.error("--jobs must be at least 1")
 
-    tasks = plan(names, targets)
+    tasks = plan(names, targets, args.bias)
     jobs = min(jobs, len(tasks))
     progress = Progress(len(tasks) * len(dtypes))
     progress.update(0, "starting")
@@ -133,7 +148,8 @@ def main(argv=None) -> int:
         nonlocal done, hits, misses
         done += len(dtypes)
         hits, misses = hits + counts[0], misses + counts[1]
-        progress.update(done, " ".join(str(t) for t in task if t is not None))
+        label = [str(t) for t in task[:4] if t is not None] + (["bias"] if task[4] else [])
+        progress.update(done, " ".join(label))
 
     if jobs == 1:
         for task in tasks:

@@ -16,9 +16,11 @@ import json
 import numpy as np
 import fastact
 from fastact.drivers import cpu
-x = np.linspace(-3, 3, 64, dtype=np.float32)
+x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(4, 16)
+b = np.zeros(16, np.float32)
 for target in ("cpu", "parallel"):
     fastact.relu_backward(x, fastact.relu(x, target=target), target=target)
+    fastact.relu_backward(x, fastact.relu(x, bias=b, target=target), bias=b, target=target)
 print(json.dumps({
     "hits": sum(d.stats.cache_hits.total() for d in cpu._drivers.values()),
     "misses": sum(d.stats.cache_misses.total() for d in cpu._drivers.values()),
@@ -35,25 +37,27 @@ def _python(args, cache):
 
 @pytest.mark.slow
 def test_after_warmup_a_new_process_compiles_nothing(tmp_path):
-    args = ["--only", "relu", "--dtypes", "float32", "--targets", "cpu,parallel", "--jobs", "2"]
-    done = _python(["-m", "fastact.warmup", *args], tmp_path)
-    assert "4 compiled, 0 already cached" in done.stdout, done.stdout
-    assert "4/4" in done.stderr  # the progress bar
+    args = ["--only", "relu", "--dtypes", "float32", "--targets", "cpu,parallel", "--bias"]
+    done = _python(["-m", "fastact.warmup", *args, "--jobs", "2"], tmp_path)
+    assert "8 compiled, 0 already cached" in done.stdout, done.stdout
+    assert "8/8" in done.stderr  # the progress bar
     first = json.loads(_python(["-c", FIRST_CALLS], tmp_path).stdout.splitlines()[-1])
-    assert first == {"hits": 4, "misses": 0}
-    again = _python(["-m", "fastact.warmup", *args[:-2], "--jobs", "1"], tmp_path)
-    assert "0 compiled, 4 already cached" in again.stdout, again.stdout
+    assert first == {"hits": 8, "misses": 0}  # the plain and the fused-bias drivers
+    again = _python(["-m", "fastact.warmup", *args, "--jobs", "1"], tmp_path)
+    assert "0 compiled, 8 already cached" in again.stdout, again.stdout
 
 
 def test_the_plan_covers_the_registry_and_every_choice():
-    tasks = warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"])
+    tasks = warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"], bias=True)
     for act in fastact.REGISTRY.values():
         for variant in act.variants:
             for direction in ("forward", "backward"):
-                assert (act.name, direction, variant, "parallel") in tasks
-    assert (
-        len(tasks) == len(set(tasks)) == 4 * sum(len(a.variants) for a in fastact.REGISTRY.values())
-    )
+                assert (act.name, direction, variant, "parallel", False) in tasks
+                assert ((act.name, direction, variant, "cpu", True) in tasks) == act.takes_bias
+    plain = 4 * sum(len(a.variants) for a in fastact.REGISTRY.values())
+    fused = 4 * sum(len(a.variants) for a in fastact.REGISTRY.values() if a.takes_bias)
+    assert len(tasks) == len(set(tasks)) == plain + fused
+    assert len(warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"])) == plain
 
 
 @pytest.mark.parametrize(
