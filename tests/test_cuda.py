@@ -492,3 +492,17 @@ def test_large_rows_on_gpu(act, shape, rng):
     x = rng.normal(0, 3, shape).astype(np.float32)
     got = act.forward(cuda.to_device(x))
     _check(act, got.copy_to_host(), _cpu(act, "forward", x), np.float32)
+
+
+@pytest.mark.parametrize("path", ["warp", "block"])
+def test_log_softmax_dominant_element_keeps_its_accuracy(path, monkeypatch, rng):
+    # -log(1 + tiny): the 1s are summed apart from the tiny exps, as on the CPU, so the
+    # result keeps the tiny sum's relative accuracy (a plain sum and log lose it all).
+    monkeypatch.setattr(fc, "WARP_ROW_MAX", PATHS[path][0])
+    monkeypatch.setattr(fc, "BLOCK_ROW_MAX", PATHS[path][1])
+    act = next(a for a in ROWWISE_ACTS if a.row_family == (1, True))
+    x = rng.uniform(-43, -40, (2, 9))
+    x[:, 0] = 0.0
+    got = host(_gpu(act, "forward", cuda.to_device(x)))
+    want = -np.log1p(np.exp(x[:, 1:]).sum(axis=1))  # ~1e-18: no cancellation left here
+    assert_ulp(got[:, 0], want, 4, "dominant element")

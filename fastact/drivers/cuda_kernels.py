@@ -333,14 +333,16 @@ def rows_forward_warp(x, out, mask, midx):
                 t = _t(sign * _T(x[o, j, i]), r, j, mask, midx)
                 m = t if t > m else m
         m = _shift(_T(_warp_max(m)), mask)
-        s = 0.0
+        s = c = 0.0
         if valid:
             for j in range(lane, n, 32):
-                s += _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m)
+                s, c = _row_add(s, c, _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m))
         s = _warp_sum(s)
+        if _LOG:
+            c = _warp_sum(c)
         if valid:
             for j in range(lane, n, 32):
-                out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
+                out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s, c)
 
 
 def rows_forward_block(x, out, mask, midx):
@@ -355,12 +357,14 @@ def rows_forward_block(x, out, mask, midx):
             t = _t(sign * _T(x[o, j, i]), r, j, mask, midx)
             m = t if t > m else m
         m = _shift(_block_max(m), mask)
-        s = 0.0
+        s = c = 0.0
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            s += _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m)
+            s, c = _row_add(s, c, _exp_shifted(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m))
         s = _block_sum(s)
+        if _LOG:
+            c = _block_sum(c)
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
+            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s, c)
 
 
 def rows_forward_online(x, out, mask, midx):
@@ -377,7 +381,8 @@ def rows_forward_online(x, out, mask, midx):
         m, s = _block_online(m, s)
         m = _shift(m, mask)  # s is 0 for a row with nothing unmasked: nothing to rescale
         for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
-            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s)
+            # (The online sum rescales as the max moves: its 1s are not counted apart.)
+            out[o, j, i] = _row_value(_t(sign * _T(x[o, j, i]), r, j, mask, midx), m, s, 0.0)
 
 
 def rows_backward_warp(grad, saved, out, mask, midx):
@@ -421,10 +426,19 @@ def rows_backward_block(grad, saved, out, mask, midx):
 
 # The per-member pieces, specialised by the _LOG / _SIGN constants (pruned at compile
 # time). They are re-bound with the templates, so they see the same constants.
-def _row_value(t, m, s):
-    # s is 0 only in a row with nothing unmasked (t = -inf everywhere, m = 0).
+def _row_add(s, c, e):
+    """Add one exp to the row's sum: log_softmax counts the 1s (the max's) in c, apart
+    from the rest in s, as the CPU does, so that its dominant element, -log1p(rest), keeps
+    the rest's relative accuracy (added to 1, the tiny exps would be lost)."""
+    if _LOG and e == 1:
+        return s, c + 1.0
+    return s + e, c
+
+
+def _row_value(t, m, s, c):
+    # s + c is 0 only in a row with nothing unmasked (t = -inf everywhere, m = 0).
     if _LOG:
-        return (float64(t) - float64(m)) - (math.log(s) if s != 0 else 0.0)
+        return (float64(t) - float64(m)) - (math.log1p((c - 1.0) + s) if s + c != 0 else 0.0)
     return _exp_shifted(t, m) * (1.0 / s if s != 0 else 0.0)
 
 
@@ -504,7 +518,7 @@ def _build(template, tag, compute, bind):
     if template.startswith("rows_"):
         # The per-member pieces must see this kernel's constants: re-bind them into glb
         # as device functions of their own (distinct objects per member).
-        for piece in (_row_value, _row_dot_term, _row_grad):
+        for piece in (_row_add, _row_value, _row_dot_term, _row_grad):
             glb[piece.__name__] = cuda.jit(device=True)(
                 _rebind(piece, glb, f"{piece.__name__}__{tag}")
             )
