@@ -219,15 +219,52 @@ def _run_cuda(call, arrays, variant, params, axis, out, where=None):
 
 
 # ------------------------------------------------------------------ the call
-def _fast(call: Call, arrays, params, axis, out, cpu):
-    """The commonest call in as few steps as possible, or None to take the general path:
-    ndarrays of one native float32/float64 dtype, C-contiguous, one shape, the last axis
-    for the softmax family, ``out`` absent or of the same kind and not overlapping the
-    inputs (``cpu`` is the target: None or "cpu"). Same checks, same driver and target
-    decision as ``_general``: at 1e3 elements every attribute read here costs about 1% of the
-    call, and large calls need the short path too: the Python code that runs right after
-    a kernel has swept the caches is slow (``_general`` cost 47 us at 2e5
-    elements, 18 us at 1e3)."""
+def _fast_path(call: Call):
+    """The commonest call of ``call``'s form in as few steps as possible:
+    ``fast(arrays, params, axis, out, target)`` returns the result, or None to take the
+    general path. It takes what ``_plain_destination`` takes, the last axis for the softmax
+    family and ``target`` None or "cpu". Same checks, same driver and target decision as
+    ``_general``. Why a closure over the form's constants: at 1e3 elements the Python on
+    the way is most of the call (each function call or attribute read ~1%), and large calls
+    need the short path too: the Python code that runs right after a kernel has swept the
+    caches is slow (``_general`` cost 47 us at 2e5 elements, 18 us at 1e3)."""
+    inplace, rowwise, name = call.inplace, call.rowwise, call.act.name
+    thresholds, default = tuning.PARALLEL_THRESHOLD, tuning.DEFAULT
+
+    def fast(arrays, params, axis, out, target):
+        dest = _plain_destination(arrays, out, inplace)
+        if dest is None:
+            return None
+        x = arrays[0]
+        shape = x.shape
+        if rowwise and (type(axis) is not int or not shape or -1 != axis != len(shape) - 1):
+            return None
+        variant, kparams = kernel_params(call, params, x.dtype) if params else (None, ())
+        # The kernels take 1-D arrays (elementwise) or 2-D rows.
+        if len(shape) != (2 if rowwise else 1):
+            cut = (-1, shape[-1]) if rowwise else -1
+            arrays = [a.reshape(cut) for a in arrays]
+            dest_k = dest.reshape(cut)
+        else:
+            dest_k = dest
+        args = (arrays[0], dest_k, kparams) if len(arrays) == 1 else (*arrays, dest_k, kparams)
+        if rowwise:
+            args += (None,)  # no where=
+        if target is None and x.size >= thresholds.get(name, default):
+            _run(call, variant, args, None, x.size)
+        else:  # one thread: _run's decision, without its call
+            _driver(call, False, variant)(*args)
+        return dest
+
+    return fast
+
+
+def _plain_destination(arrays, out, inplace):
+    """Where the result goes when the call's arrays are already what the kernels take, or
+    None (then the general path validates and arranges them): NumPy arrays of one native
+    float32/float64 dtype, C-contiguous, of one shape, not empty, writeable where written,
+    ``out`` none of the inputs' memory unless it is that input. The destination is ``x``
+    in place, else ``out``, else a new array."""
     x = arrays[0]
     if type(x) is not np.ndarray:
         return None
@@ -236,15 +273,9 @@ def _fast(call: Call, arrays, params, axis, out, cpu):
     if dtype is not _FLOAT32 and dtype is not _FLOAT64:
         return None
     flags = x.flags
-    shape = x.shape
-    size = x.size
-    if (
-        not flags.c_contiguous
-        or (call.inplace and not flags.writeable)
-        or size == 0
-        or (call.rowwise and (type(axis) is not int or not shape or -1 != axis != len(shape) - 1))
-    ):
+    if not flags.c_contiguous or (inplace and not flags.writeable) or x.size == 0:
         return None
+    shape = x.shape
     s = None
     if len(arrays) == 2:
         s = arrays[1]
@@ -253,36 +284,21 @@ def _fast(call: Call, arrays, params, axis, out, cpu):
             or s.dtype is not dtype
             or s.shape != shape
             or not s.flags.c_contiguous
-            or (call.inplace and s is not x and not _disjoint(s, x))
+            or (inplace and s is not x and not _disjoint(s, x))
         ):
             return None
     if out is None:
-        dest = x if call.inplace else np.empty(shape, dtype)
-    else:
-        if type(out) is not np.ndarray or out.dtype is not dtype or out.shape != shape:
-            return None
-        flags = out.flags
-        if not (flags.c_contiguous and flags.writeable):
-            return None
-        if (out is not x and not _disjoint(x, out)) or (
-            s is not None and s is not out and not _disjoint(s, out)
-        ):
-            return None
-        dest = out
-    variant, kparams = kernel_params(call, params, dtype) if params else (None, ())
-    # The kernels take 1-D arrays (elementwise) or 2-D rows.
-    if len(shape) != (2 if call.rowwise else 1):
-        cut = (-1, shape[-1]) if call.rowwise else -1
-        x = x.reshape(cut)
-        s = s.reshape(cut) if s is not None else None
-        dest_k = dest.reshape(cut)
-    else:
-        dest_k = dest
-    args = (x, dest_k, kparams) if s is None else (x, s, dest_k, kparams)
-    if call.rowwise:
-        args += (None,)  # no where=
-    _run(call, variant, args, cpu, size)
-    return dest
+        return x if inplace else np.empty(shape, dtype)
+    if type(out) is not np.ndarray or out.dtype is not dtype or out.shape != shape:
+        return None
+    flags = out.flags
+    if not (flags.c_contiguous and flags.writeable):
+        return None
+    if (out is not x and not _disjoint(x, out)) or (
+        s is not None and s is not out and not _disjoint(s, out)
+    ):
+        return None
+    return out
 
 
 def _disjoint(a, b):
@@ -327,7 +343,7 @@ def _unshared(k, a, dest, work):
 
 
 def _general(call: Call, arrays, params, axis, out, target, where=None):
-    """Validate, normalise and compute one public call that ``_fast`` declined."""
+    """Validate, normalise and compute one public call that the short path declined."""
     if target is not None and target not in TARGETS:
         raise call.error(ValueError, "target", f"must be one of {TARGETS}, got {target!r}")
     if any(map(is_dask, arrays)) or is_dask(out):
@@ -411,8 +427,10 @@ def _channel(call: Call, arrays, params, bias, out, target):
     dest = _users_destination(call, arrays, out, shape)
 
     # Validation is over: from here on, nothing raises on the user's account.
-    c = np.array(value, dtype=compute).reshape(-1)  # a copy: out may overlap it
     users_dest = dest is not None
+    plain = _in_kernel_form(arrays, value, dest, compute)
+    # A copy unless plain: the destination may overlap it.
+    c = value.reshape(-1) if plain else np.array(value, dtype=compute).reshape(-1)
     if not users_dest:
         dest = np.empty(shape, result_dtype)
     backward = call.direction == "backward"
@@ -426,6 +444,9 @@ def _channel(call: Call, arrays, params, bias, out, target):
         scratch = work = np.empty(view, compute)
     inputs = []
     for a in arrays:
+        if plain:
+            inputs.append(a.reshape(view))
+            continue
         k = np.ascontiguousarray(a, dtype=compute).reshape(view)
         inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
     kparams = tuple(compute.type(v) for v in values)
@@ -445,6 +466,23 @@ def _channel(call: Call, arrays, params, bias, out, target):
     if backward:
         return dest, total.astype(result_dtype).reshape(value.shape)
     return dest
+
+
+def _in_kernel_form(arrays, value, dest, compute):
+    """Whether the inputs, the per-channel values and the user's destination (or None) are
+    already what the kernel takes: C-contiguous arrays of the compute dtype, the values and
+    every input apart from the destination's memory (an input may *be* it). Then the
+    copies that make them so are skipped: ~3 us of a 1e3-element call."""
+    if value.dtype is not compute or not value.flags.c_contiguous:
+        return False
+    for a in arrays:
+        if a.dtype is not compute or not a.flags.c_contiguous:
+            return False
+    if dest is None:
+        return True
+    if dest.dtype is not compute or not dest.flags.c_contiguous or not _disjoint(value, dest):
+        return False
+    return all(a is dest or _disjoint(a, dest) for a in arrays)
 
 
 def _channel_driver(call: Call, parallel, variant, layout, bias):
@@ -595,6 +633,7 @@ def _make_form(call, bind):
         return _form(call, call_with)
 
     channel = call.act.array_param is not None
+    fast = _fast_path(call)
 
     def call_with(arrays, args, kwargs, out, target):
         # The short path first, binding nothing when there is nothing to bind: at 1e3
@@ -606,7 +645,7 @@ def _make_form(call, bind):
         if bias is not None or channel:
             return _channel(call, arrays, params, bias, out, target)
         if (target is None or target == "cpu") and where is None:
-            done = _fast(call, arrays, params, axis, out, target)
+            done = fast(arrays, params, axis, out, target)
             if done is not None:
                 return done
         return _general(call, arrays, params, axis, out, target, where)

@@ -87,7 +87,7 @@ def run(call, arrays, params, axis, out, target):
 
 
 def _fast(call, arrays, axis, out, target):
-    """The commonest call in few steps, or None for the general path (as ``dispatch._fast``):
+    """The commonest call in few steps, or None for the general path (as ``dispatch._fast_path``):
     C-contiguous NumPy float32/float64 arrays of one dtype, ``out`` absent or alike and
     sharing no memory with the inputs, no parameters, an int ``axis`` along which the input
     splits; the same checks, driver and target choice."""
