@@ -9,7 +9,7 @@ derivative at a kink is the one ATen's backward op returns.
 import numpy as np
 
 from .. import elementary as em
-from ..codegen import inline_here, kernel
+from ..codegen import inline_here, kernel, unfolded
 from ..registry import ELEMENTWISE, Activation, Param, register
 
 __all__ = [
@@ -140,7 +140,7 @@ def hardtanh_backward(grad, x, min_val, max_val):
     inline_here()
     T = type(x)
     # 0 at both bounds and for NaN x (ATen's hardtanh_backward).
-    return grad if (x > min_val and x < max_val) else T(0)
+    return unfolded(grad) if (x > min_val and x < max_val) else T(0)  # codegen.unfolded
 
 
 def _check_hardtanh(min_val, max_val):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..codegen import inline_here, kernel
+from ..codegen import inline_here, kernel, unfolded
 from ..registry import ELEMENTWISE, Activation, Param, register
 
 __all__ = [
@@ -32,7 +32,7 @@ def relu_backward(grad, x):
     inline_here()
     # PyTorch's threshold_backward: 0 where x <= 0 (so relu'(0) = 0), grad elsewhere.
     T = type(grad)
-    return T(0) if x <= T(0) else grad
+    return T(0) if x <= T(0) else unfolded(grad)  # see codegen.unfolded
 
 
 register(
@@ -95,7 +95,7 @@ def threshold_backward(grad, x, threshold, value):
     inline_here()
     # ATen's threshold_backward: 0 where x <= threshold; NaN x passes grad through.
     T = type(x)
-    return T(0) if x <= threshold else grad
+    return T(0) if x <= threshold else unfolded(grad)
 
 
 register(

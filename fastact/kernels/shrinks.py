@@ -6,7 +6,7 @@ PyTorch's vectorized kernels do (its scalar path would keep the sign of x); NaN 
 
 import numpy as np
 
-from ..codegen import inline_here, kernel
+from ..codegen import inline_here, kernel, unfolded
 from ..registry import ELEMENTWISE, Activation, Param, register
 
 __all__ = ["hardshrink", "hardshrink_backward", "softshrink", "softshrink_backward"]
@@ -32,7 +32,7 @@ def shrink_backward(grad, x, lambd):
     """The gradient of both shrinks: grad where |x| > lambd, else 0."""
     inline_here()
     T = type(x)
-    return grad if _outside(x, lambd) else T(0)
+    return unfolded(grad) if _outside(x, lambd) else T(0)  # see codegen.unfolded
 
 
 hardshrink_backward = softshrink_backward = shrink_backward
