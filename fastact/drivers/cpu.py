@@ -171,12 +171,16 @@ def last_forward(x, c, out, params):
         prefer_wide_vectors()
         for r in range(b * step, min(rows, (b + 1) * step)):
             xr, orow = x[r], out[r]
+            h = _unaligned_head(orow)  # see last_backward
+            for j in range(h):
+                orow[j] = _forward(xr[j], c[j], *params)
+            xr, orow, cr = xr[h:], orow[h:], c[h:]
             if in_place:
-                for j in range(n):
-                    orow[j] = _forward(orow[j], c[j], *params)
+                for j in range(orow.size):
+                    orow[j] = _forward(orow[j], cr[j], *params)
             else:
-                for j in range(n):
-                    orow[j] = _forward(xr[j], c[j], *params)
+                for j in range(orow.size):
+                    orow[j] = _forward(xr[j], cr[j], *params)
 
 
 def last_backward(grad, saved, c, out, params):
@@ -191,17 +195,26 @@ def last_backward(grad, saved, c, out, params):
         p = partial[b]
         for r in range(b * step, min(rows, (b + 1) * step)):
             gr, sr, orow = grad[r], saved[r], out[r]
+            # The vector loop stores whole cache lines (rows of 1000 float32 start 32
+            # bytes into one every other row: 1.2x the time). Each channel's sum still
+            # takes the rows in order: the same bits.
+            h = _unaligned_head(orow)
+            for j in range(h):
+                d = _backward(gr[j], sr[j], c[j], *params)
+                p[j] += _share(gr[j], sr[j], c[j], d)
+                orow[j] = d
+            gr, sr, orow, cr, pr = gr[h:], sr[h:], orow[h:], c[h:], p[h:]
             if in_place:
-                for j in range(n):
+                for j in range(orow.size):
                     g = orow[j]
-                    d = _backward(g, sr[j], c[j], *params)
+                    d = _backward(g, sr[j], cr[j], *params)
                     orow[j] = d
-                    p[j] += _share(g, sr[j], c[j], d)
+                    pr[j] += _share(g, sr[j], cr[j], d)
             else:
-                for j in range(n):
-                    d = _backward(gr[j], sr[j], c[j], *params)
+                for j in range(orow.size):
+                    d = _backward(gr[j], sr[j], cr[j], *params)
                     orow[j] = d
-                    p[j] += _share(gr[j], sr[j], c[j], d)
+                    pr[j] += _share(gr[j], sr[j], cr[j], d)
     total = np.zeros(n, np.float64)
     for b in range(blocks):
         total += partial[b]
