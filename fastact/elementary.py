@@ -44,6 +44,8 @@ __all__ = [
     "tanh",
     "erf",
     "erfc",
+    "gate",
+    "for_dtype",
     "maximum",
     "max_unordered",
     "fma",
@@ -90,6 +92,37 @@ def erfc(x):
     return math.erfc(x)
 
 
+def for_dtype(x, a32, a64):
+    """``a32`` if x is float32, else ``a64``: per-precision constants, picked at compile time."""
+    return a32 if isinstance(x, np.float32) else a64
+
+
+@overload(for_dtype, inline="always")
+def _for_dtype_ol(x, a32, a64):
+    if x == types.float32:
+        return lambda x, a32, a64: a32
+    return lambda x, a32, a64: a64
+
+
+# gate's far tail (GPU and Python form): where exp(-x) overflows (x < -87 in float32, -708
+# in float64) but a exp(x) need not, it takes e = exp(x + 44.375) 2**-64 / C (x + 44.375 is
+# exact: 44.375 is 64 ln2's high part, C = exp(44.375 - 64 ln2) to the working precision),
+# and the product is rounded once into the subnormals.
+GATE_TAIL = (-87.0, -708.0)
+GATE_C = (0.9865113496780396, 0.986511354045)  # float64: 12 digits, its error counts as eps**2
+
+
+def gate(a, x):
+    """a * sigmoid(x) = a / (1 + exp(-x)), for finite a of magnitude below 2**64 (float32)
+    or 2**512 (float64): no overflow, results in the far negative tail (subnormal) rounded
+    once, NaN for NaN x. Within 3 ULP for silu (a = x)."""
+    T = type(x)
+    tail = x < T(for_dtype(x, GATE_TAIL[0], GATE_TAIL[1]))
+    e = exp(x + T(44.375) if tail else -x)
+    y = a / (T(1) + e)
+    return y if not tail else ((a * T(for_dtype(x, GATE_C[0], GATE_C[1]))) * e) * T(2.0**-64)
+
+
 # ---------------------------------------------------------------------------------
 # Per-precision constants. Polynomials are highest degree first (Horner order).
 
@@ -108,6 +141,7 @@ class _Consts(NamedTuple):
     LN2_LO: float
     EXP_LO: float  # exp argument clamps: beyond them the result is 0 / inf
     EXP_HI: float
+    GATE_RANGE: tuple  # gate's clamp of x: 2**k finite, 2**k a below the subnormals
     EXPM1_LO: float  # below it expm1 rounds to -1
     EXP_Q: tuple  # (e**r - 1 - r) / r**2 on |r| <= ln2 / 2
     LOG_R: tuple  # R(z) / z with log1p(f) = 2s + s R(s**2), s = f / (2 + f)
@@ -134,6 +168,7 @@ _F32 = _Consts(
     LN2_LO=-2.12194440e-4,
     EXP_LO=-110.0,
     EXP_HI=89.0,
+    GATE_RANGE=(87.0, -150.0),
     EXPM1_LO=-30.0,
     EXP_Q=(
         0.001390128512866795,
@@ -194,6 +229,7 @@ _F64 = _Consts(
     LN2_LO=1.90821492927058770002e-10,
     EXP_LO=-750.0,
     EXP_HI=710.0,
+    GATE_RANGE=(708.0, -1100.0),
     EXPM1_LO=-60.0,
     EXP_Q=(
         2.0889373772637928e-09,
@@ -788,6 +824,33 @@ def _make_erfc(c):
     return impl
 
 
+def _make_gate(c):
+    # exp(-r) - 1 = -r + r**2 P(-r), P exp's polynomial: its coefficients with the signs of
+    # the odd powers flipped (exact).
+    n = len(c.EXP_Q) - 1
+    neg_q = tuple(q * (-1.0) ** (n - i) for i, q in enumerate(c.EXP_Q))
+    ldexp = _make_ldexp(c)
+    hi, lo = c.GATE_RANGE
+
+    def impl(a, x):
+        """exp(-t) = 2**-k (1 + q), t = x clamped, so a / (1 + exp(-t)) = 2**k a / s with
+        s = 2**k + 1 + q: one exp's reduction and polynomial, one division, and the scaling
+        by 2**k rounds a subnormal result once (on AVX-512 one vscalefps each, sharing
+        k's conversion). No tail branch: 20-30% fewer operations than the GPU form."""
+        inline_me()
+        T = type(x)
+        # 2**k stays finite up to hi; below lo the result is 0 for the a above.
+        t = T(hi) if x > T(hi) else x  # NaN passes
+        t = T(lo) if t < T(lo) else t
+        k = (t * T(_LOG2E) + T(c.SHIFTER)) - T(c.SHIFTER)
+        r = (t - k * T(c.LN2_HI)) - k * T(c.LN2_LO)
+        q = (r * r) * _horner(r, neg_q) - r
+        s = (T(1) + q) + ldexp(T(1), k)
+        return ldexp(a / s, k)
+
+    return impl
+
+
 def _cpu(stub, make):
     """Register the CPU implementation of ``stub``; ``make(consts)`` builds it per width."""
     impls = {bits: make(c) for bits, c in _CONSTS.items()}
@@ -805,3 +868,11 @@ _cpu(log1p, _make_log1p)
 _cpu(tanh, _make_tanh)
 _cpu(erf, _make_erf)
 _cpu(erfc, _make_erfc)
+
+_gates = {bits: _make_gate(c) for bits, c in _CONSTS.items()}
+
+
+@overload(gate, target="cpu", jit_options=_JIT)
+def _gate_ov(a, x):
+    if isinstance(x, types.Float) and a == x and x.bitwidth in _gates:
+        return _gates[x.bitwidth]

@@ -15,8 +15,8 @@ import numpy as np
 from .. import elementary as em
 from ..codegen import inline_here, kernel
 from ..elementary import _horner
+from ..elementary import for_dtype as _for_dtype
 from ..registry import ELEMENTWISE, Activation, Param, register
-from .logistic import for_dtype as _for_dtype
 
 __all__ = [
     "softplus",

@@ -21,7 +21,6 @@ from ..codegen import inline_here, kernel
 from ..elementary import _horner as horner
 from ..registry import ELEMENTWISE, Activation, Param, register
 from .logistic import (
-    _SILU32_C,
     exp_scaled,
     gate_derivative,
     gated,
@@ -31,6 +30,8 @@ from .logistic import (
 )
 
 __all__ = ["gelu", "gelu_backward", "gelu_tanh", "gelu_tanh_backward"]
+
+_TAIL_C = em.GATE_C[0]  # the float32 C of elementary.gate's far tail
 
 _RSQRT2_HI, _RSQRT2_LO = 0.7071067811865476, -4.833646656726457e-17  # 1 / sqrt(2)
 _TWO_RSQRTPI = 1.1283791670955126  # 2 / sqrt(pi)
@@ -225,7 +226,7 @@ def gelu_backward(grad, x):
         d = em.fma(x, inner, T(0.5)) if ax < T(_NEAR32) else d
         t = (x - T(_ROOT32[0])) - T(_ROOT32[1])
         d = t * horner(t, _ROOT_P32) if abs(t) < T(0.46) else d
-        return grad * d if not tail else -(((grad * e) * (j * T(_SILU32_C))) * T(2.0**-64))
+        return grad * d if not tail else -(((grad * e) * (j * T(_TAIL_C))) * T(2.0**-64))
     v = np.float64(x)
     e, corr, ex, scale, m = _gelu_parts(v)
     far = v < _FAR
@@ -309,7 +310,7 @@ def gelu_tanh(x):
         e = em.exp(r + T(44.375) if tail else -r)
         e = em.fma(e, rl if tail else -rl, e)  # rl at first order
         y = xc / (T(1) + e)
-        y = y if not tail else ((xc * T(_SILU32_C)) * e) * T(2.0**-64)
+        y = y if not tail else ((xc * T(_TAIL_C)) * e) * T(2.0**-64)
         return y if not (x > T(11)) else x
     v = np.float64(x)
     r, rl, _ = _gelu_tanh_arg(v)
@@ -385,7 +386,7 @@ def gelu_tanh_backward(grad, x):
         d = t * horner(t, _TANH_ROOT_P32) if abs(t) < T(0.4) else d
         d = d if not (x > T(11)) else T(1)
         d = d if not (x < T(-11)) else T(-0.0)
-        return grad * d if not tail else ((grad * e) * (u * T(_SILU32_C))) * T(2.0**-64)
+        return grad * d if not tail else ((grad * e) * (u * T(_TAIL_C))) * T(2.0**-64)
     v = np.float64(x)
     r, rl, q = _gelu_tanh_arg(v)
     # r' = _K2 + _C3 x**2 (x**2 = q + ql) to about one rounding: it is mostly the second term.
