@@ -131,16 +131,18 @@ def test_other_dtypes(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_bias_gradient_is_the_same_on_one_thread_and_all(dtype, rng):
+@pytest.mark.parametrize("name", ["leaky_relu", "gelu"])  # the sum in the loop, and apart
+def test_bias_gradient_is_the_same_on_one_thread_and_all(name, dtype, rng):
     x, b, g = _inputs((400, 1000), dtype, rng)  # several blocks of rows
-    _, one = fastact.leaky_relu_backward(g, x, bias=b, target="cpu")
-    _, everyone = fastact.leaky_relu_backward(g, x, bias=b, target="parallel")
+    backward = getattr(fastact, name + "_backward")
+    _, one = backward(g, x, bias=b, target="cpu")
+    _, everyone = backward(g, x, bias=b, target="parallel")
     assert_same(one, everyone)
     if numba.config.NUMBA_NUM_THREADS > 1:
         previous = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
-            _, single = fastact.leaky_relu_backward(g, x, bias=b, target="parallel")
+            _, single = backward(g, x, bias=b, target="parallel")
         finally:
             numba.set_num_threads(previous)
         assert_same(single, one)
