@@ -45,7 +45,6 @@ __all__ = [
     "erf",
     "erfc",
     "gate",
-    "for_dtype",
     "maximum",
     "max_unordered",
     "fma",
@@ -93,7 +92,8 @@ def erfc(x):
 
 
 def for_dtype(x, a32, a64):
-    """``a32`` if x is float32, else ``a64``: per-precision constants, picked at compile time."""
+    """``a32`` if x is float32, else ``a64``: per-precision constants, picked at compile time
+    (an overload for every target: not a math stub, so not in ``__all__``)."""
     return a32 if isinstance(x, np.float32) else a64
 
 
