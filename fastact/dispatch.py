@@ -399,6 +399,9 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
 
 
 # ------------------------------------------------------------------ per-channel values
+_SHAPE3: dict = {}  # (form, argument, its shape, x's shape) -> check_channel's (outer, C, inner)
+
+
 def _channel(call: Call, arrays, params, bias, out, target):
     """A call with a per-channel array: ``prelu``'s weight or the fused ``bias`` (SPEC
     §2.3). Backward forms return ``(grad_input, grad_param)``."""
@@ -429,10 +432,19 @@ def _channel(call: Call, arrays, params, bias, out, target):
         if target == "cuda":
             return _cuda_module(call).run_channel(call, arrays, params, name, value, out)
         arrays, result_dtype, compute = _host_arrays(call, arrays)
-    variant, values = check_params(call, params) if params else (None, ())
+    # prelu's only parameter is its array: nothing for params() to check.
+    only_array = own is not None and len(params) == 1
+    variant, values = check_params(call, params) if params and not only_array else (None, ())
     shape = arrays[0].shape
-    shape3 = check_channel(call, name, value, shape)
-    if not plain:
+    if plain:  # a float ndarray: its checks depend on the shapes alone (~0.6 us)
+        key3 = (call.name, name, value.shape, shape)
+        shape3 = _SHAPE3.get(key3)
+        if shape3 is None:
+            shape3 = check_channel(call, name, value, shape)
+            if len(_SHAPE3) < 1024:
+                _SHAPE3[key3] = shape3
+    else:
+        shape3 = check_channel(call, name, value, shape)
         dest = _users_destination(call, arrays, out, shape)
 
     # Validation is over: from here on, nothing raises on the user's account.
@@ -461,15 +473,19 @@ def _channel(call: Call, arrays, params, bias, out, target):
     kparams = tuple(compute.type(v) for v in values) if values else ()
     key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
     args = (*inputs, c, work, kparams)
-    total = _run(
-        call,
-        variant,
-        args,
-        target,
-        dest.size,
-        lambda parallel: _channel_driver(call, parallel, variant, *key),
-        key,
-    )
+    if target == "cpu" or (target is None and dest.size < tuning.parallel_threshold(call.act.name)):
+        # One thread: _run's decision, without its call and closure (as in _fast_path).
+        total = _channel_driver(call, False, variant, *key)(*args)
+    else:
+        total = _run(
+            call,
+            variant,
+            args,
+            target,
+            dest.size,
+            lambda parallel: _channel_driver(call, parallel, variant, *key),
+            key,
+        )
     if scratch is not None:
         np.copyto(dest, scratch.reshape(shape), casting="same_kind")
     if backward:
