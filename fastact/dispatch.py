@@ -150,11 +150,10 @@ def _run(call, variant, args, target, size, drivers=None, key=None):
     form's plain one); ``key`` tells its measurements apart from the plain driver's."""
     if drivers is None:
         drivers = lambda parallel: _driver(call, parallel, variant)  # noqa: E731
-    if target is not None:
-        parallel = target == "parallel"
-        return _execute(drivers(parallel), parallel, args)
-    if size < tuning.parallel_threshold(call.act.name) or _numba_threads() < 2:
+    if _one_thread(call, target, size) or (target is None and _numba_threads() < 2):
         return drivers(False)(*args)
+    if target is not None:
+        return _execute(drivers(True), True, args)
     measured = threads.measured(call if key is None else (call, key), size)
     parallel = measured.choose()
     driver = drivers(parallel)
@@ -165,6 +164,16 @@ def _run(call, variant, args, target, size, drivers=None, key=None):
     if len(driver.overloads) == compiled:  # no compile or cache load in the time
         measured.record(parallel, seconds, size)
     return result
+
+
+def _one_thread(call, target, size):
+    """Whether the call runs the one-thread driver without measuring: ``target="cpu"``, or
+    ``None`` below the function's parallel threshold. The short paths ask this first and
+    call the driver themselves: ``_run``'s call and closure cost ~5% of a 1e3 call."""
+    return target == "cpu" or (target is None and size < _THRESHOLDS.get(call.act.name, _DEFAULT))
+
+
+_THRESHOLDS, _DEFAULT = tuning.PARALLEL_THRESHOLD, tuning.DEFAULT  # tuning.parallel_threshold
 
 
 def _execute(driver, parallel, args):
@@ -228,8 +237,7 @@ def _fast_path(call: Call):
     the way is most of the call (each function call or attribute read ~1%), and large calls
     need the short path too: the Python code that runs right after a kernel has swept the
     caches is slow (``_general`` cost 47 us at 2e5 elements, 18 us at 1e3)."""
-    inplace, rowwise, name = call.inplace, call.rowwise, call.act.name
-    thresholds, default = tuning.PARALLEL_THRESHOLD, tuning.DEFAULT
+    inplace, rowwise = call.inplace, call.rowwise
 
     def fast(arrays, params, axis, out, target):
         dest = _plain_destination(arrays, out, inplace)
@@ -250,10 +258,10 @@ def _fast_path(call: Call):
         args = (arrays[0], dest_k, kparams) if len(arrays) == 1 else (*arrays, dest_k, kparams)
         if rowwise:
             args += (None,)  # no where=
-        if target is None and x.size >= thresholds.get(name, default):
-            _run(call, variant, args, None, x.size)
-        else:  # one thread: _run's decision, without its call
+        if _one_thread(call, target, x.size):
             _driver(call, False, variant)(*args)
+        else:
+            _run(call, variant, args, target, x.size)
         return dest
 
     return fast
@@ -473,8 +481,7 @@ def _channel(call: Call, arrays, params, bias, out, target):
     kparams = tuple(compute.type(v) for v in values) if values else ()
     key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
     args = (*inputs, c, work, kparams)
-    if target == "cpu" or (target is None and dest.size < tuning.parallel_threshold(call.act.name)):
-        # One thread: _run's decision, without its call and closure (as in _fast_path).
+    if _one_thread(call, target, dest.size):
         total = _channel_driver(call, False, variant, *key)(*args)
     else:
         total = _run(
