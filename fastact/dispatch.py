@@ -440,7 +440,7 @@ def _channel(call: Call, arrays, params, bias, out, target):
         if target == "cuda":
             return _cuda_module(call).run_channel(call, arrays, params, name, value, out)
         arrays, result_dtype, compute = _host_arrays(call, arrays)
-    # prelu's only parameter is its array: nothing for params() to check.
+    # A record whose only parameter is its array (prelu) has nothing for params() to check.
     only_array = own is not None and len(params) == 1
     variant, values = check_params(call, params) if params and not only_array else (None, ())
     shape = arrays[0].shape
