@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 
 # Without a GPU, CUDA tests run in Numba's simulator; this must be set before numba loads.
 if shutil.which("nvidia-smi") is None:
@@ -138,6 +139,17 @@ def layout_buffer(name, shape, dtype, fill=0.0):
         return buf, buf[:, ::2, :]
     buf = np.full(s, fill, dtype, order="F" if name == "F" else "C")
     return buf, (buf[::-1, :, ::-1] if name == "negative" else buf)
+
+
+@pytest.fixture
+def simulator_threads():
+    """The CUDA simulator runs every GPU thread as a Python thread, and its launch loop polls
+    them without sleeping: at Python's 5 ms GIL switch interval the poll starves the threads
+    it waits for (a masked-softmax block-path case: 26 s; 9 s at 0.1 ms)."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(old)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ FORMS = ["forward", "forward_", "backward", "backward_"]
 
 
 @pytest.fixture(autouse=True)
-def small_launches(monkeypatch):
+def small_launches(monkeypatch, simulator_threads):
     """Small blocks: every simulated thread is a Python thread."""
     monkeypatch.setattr(fc, "MAP_THREADS", 32 if SIM else 256)
     monkeypatch.setattr(fc, "ROW_THREADS", 32 if SIM else 256)

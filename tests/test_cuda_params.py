@@ -23,7 +23,7 @@ if SIM:
 
 
 @pytest.fixture(autouse=True)
-def small_launches(monkeypatch):
+def small_launches(monkeypatch, simulator_threads):
     monkeypatch.setattr(fc, "MAP_THREADS", 32 if SIM else 256)
 
 
