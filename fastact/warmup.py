@@ -8,7 +8,8 @@ each dtype and target asked for. A kernel that is already cached is only loaded.
 
 Numba compiles on one core, so the work is shared between processes (``--jobs``), one
 driver per task: Numba's cache index is one file per driver, which two processes must
-not write at once.
+not write at once. The helpers that every driver of a template calls have one index each
+too, so one task per template runs first, in this process, before the others are shared.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def compile_task(task, dtypes) -> tuple[int, int]:
     return hits, sum(d.stats.cache_misses.total() for d in drivers)
 
 
+def _template(task) -> tuple:
+    """Tasks whose drivers come from one template, and so call the same helpers."""
+    from . import REGISTRY
+
+    name, direction, _, target, fused = task
+    act = REGISTRY[name]
+    kernels = (act.block_kernels != (None, None), act.common_kernels != (None, None))
+    return (act.kind, *kernels, act.array_param is None, direction, target, fused)
+
+
 def _default_jobs() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -151,16 +162,21 @@ def main(argv=None) -> int:
         label = [str(t) for t in task[:4] if t is not None] + (["bias"] if task[4] else [])
         progress.update(done, " ".join(label))
 
-    if jobs == 1:
-        for task in tasks:
-            finished(task, compile_task(task, dtypes))
-    else:
+    # Numba's cache index has no lock: two processes compiling one function for different
+    # types at once can leave it pointing at the other's code (numba/numba#10128). So the
+    # first task of each template runs here, alone; it caches the helpers its template's
+    # drivers share, and the processes then write only their own drivers' files.
+    firsts = list({_template(t): t for t in reversed(tasks)}.values()) if jobs > 1 else tasks
+    for task in firsts:
+        finished(task, compile_task(task, dtypes))
+    rest = [t for t in tasks if t not in firsts]
+    if rest:
         import multiprocessing
 
         # spawn: a fork would copy this process's Numba and thread state.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {pool.submit(compile_task, t, dtypes): t for t in tasks}
+            futures = {pool.submit(compile_task, t, dtypes): t for t in rest}
             for f in as_completed(futures):
                 finished(futures[f], f.result())
     progress.close()

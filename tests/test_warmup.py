@@ -60,6 +60,17 @@ def test_the_plan_covers_the_registry_and_every_choice():
     assert len(warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"])) == plain
 
 
+def test_drivers_of_one_template_share_their_first_task():
+    # The first task of each template compiles alone (the helpers' cache indexes have no lock).
+    def t(name, fused=False):
+        return warmup._template((name, "forward", None, "cpu", fused))
+
+    assert t("relu") == t("sigmoid") != t("relu", fused=True)
+    assert t("relu") != t("softmax")
+    tasks = warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"], bias=True)
+    assert len({warmup._template(task) for task in tasks}) < len(tasks) / 4
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
