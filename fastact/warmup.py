@@ -86,11 +86,11 @@ def compile_task(task, dtypes) -> tuple[int, int]:
 def _template(task) -> tuple:
     """Tasks whose drivers come from one template, and so call the same helpers."""
     from . import REGISTRY
+    from .drivers import cpu
 
     name, direction, _, target, fused = task
     act = REGISTRY[name]
-    kernels = (act.block_kernels != (None, None), act.common_kernels != (None, None))
-    return (act.kind, *kernels, act.array_param is None, direction, target, fused)
+    return (cpu.template_of(act, direction), act.array_param is None, target, fused)
 
 
 def _default_jobs() -> int:

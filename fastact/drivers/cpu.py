@@ -457,17 +457,24 @@ def compiled(activation, direction: str, parallel: bool, variant=None):
             return _drivers[key]
 
 
+def template_of(activation, direction):
+    """The key of ``_TEMPLATES`` whose driver runs ``activation``'s ``direction``: the drivers
+    of one template call the same helpers."""
+    i = 0 if direction == "forward" else 1
+    if activation.kind == ROWWISE and activation.block_kernels[i] is not None:
+        return "blocks", direction
+    if activation.kind == HALVES and activation.common_kernels[i] is not None:
+        return "common", direction
+    return activation.kind, direction
+
+
 def _build(activation, direction, parallel, variant):
-    forward = direction == "forward"
+    i = 0 if direction == "forward" else 1
+    kind, _ = key = template_of(activation, direction)
     kernel = activation.kernel(direction, variant)
-    kind = activation.kind
-    block = activation.block_kernels[0 if forward else 1] if kind == ROWWISE else None
-    if block is not None:
-        kernel, kind = block, "blocks"
-    common = activation.common_kernels[0 if forward else 1] if kind == HALVES else None
-    if common is not None:
-        kind = "common"
-    template = _TEMPLATES[kind, direction]
+    kernel = activation.block_kernels[i] if kind == "blocks" else kernel
+    common = activation.common_kernels[i] if kind == "common" else None
+    template = _TEMPLATES[key]
     tag = activation.name if variant is None else f"{activation.name}_{variant}"
     name = f"{template.__name__}__{tag}__{'parallel' if parallel else 'serial'}"
     bound = dict(template.__globals__, _forward=kernel, _backward=kernel)
