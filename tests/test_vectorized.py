@@ -73,7 +73,6 @@ def test_driver_loop_is_vectorized(act, variant, direction, dtype):
         assert full.count(True) >= full.count(False), f"FMA widths {fma}"
 
 
-# A load from memory into a vector register under a zeroing mask ({%k}{z}).
 # A load under a zero-masking AVX-512 mask (a move, or a conversion: vcvtps2pd).
 _MASKED_LOAD = re.compile(
     r"\bv(?:mov|cvt)\w+\s+-?\w*\(%\w+(?:,\s*%\w+,\s*\d)?\),\s*%[yz]mm\d+\s*\{%k\d\}\s*\{z\}"
@@ -133,16 +132,17 @@ def test_channel_driver_loop_is_vectorized(name, variant, layout, bias, directio
 
 @pytest.mark.slow
 @pytest.mark.skipif(not AVX512, reason="the host check above is already the AVX2 one")
-def test_every_driver_loop_vectorizes_for_avx2():
+def test_every_driver_loop_vectorizes_for_avx2(tmp_path):
     # float32 (both directions, every function and choice): the dtype whose loops lose
     # most when one stops vectorizing; float64 shares the kernels' code paths.
-    # Two processes, one direction each: Numba compiles on one core.
+    # Two processes, one direction each (Numba compiles on one core), each with a cache of
+    # its own: two processes must not write one function's cache index at once.
     env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES="")
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__]
     runs = [
         subprocess.Popen(
             [*args, "-k", f"loop_is_vectorized and float32 and {direction}"],
-            env=env,
+            env=dict(env, NUMBA_CACHE_DIR=str(tmp_path / direction)),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
