@@ -141,11 +141,39 @@ def layout_buffer(name, shape, dtype, fill=0.0):
     return buf, (buf[::-1, :, ::-1] if name == "negative" else buf)
 
 
+def _one_step_shared(original):
+    """The simulator's ``cuda.shared.array`` (one array per block and source line), with the
+    lookup and the insertion made one step: its own ``get``, then ``[key] = np.empty(...)``
+    lets two threads of a block each make an array of their own when a thread switch falls
+    between them, and the block's threads then read memory nobody wrote (softmax's block
+    path failed so at the short switch interval below, about one run in two)."""
+    from numba.np import numpy_support
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:  # dynamic shared memory has no key
+            return original(self, shape, dtype, alignment)
+        if not isinstance(dtype, np.dtype):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        found = self._allocations.get(key)
+        if found is None:
+            found = self._allocations.setdefault(key, np.empty(shape, dtype))
+        return found
+
+    return array
+
+
 @pytest.fixture
-def simulator_threads():
+def simulator_threads(monkeypatch):
     """The CUDA simulator runs every GPU thread as a Python thread, and its launch loop polls
     them without sleeping: at Python's 5 ms GIL switch interval the poll starves the threads
-    it waits for (a masked-softmax block-path case: 26 s; 9 s at 0.1 ms)."""
+    it waits for (a masked-softmax block-path case: 26 s; 9 s at 0.1 ms). Threads that switch
+    that often also meet a race in the simulator's shared arrays: ``_one_step_shared``."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        from numba.cuda.simulator.kernelapi import FakeCUDAShared
+
+        monkeypatch.setattr(FakeCUDAShared, "array", _one_step_shared(FakeCUDAShared.array))
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)
     yield
