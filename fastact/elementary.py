@@ -104,6 +104,14 @@ def _for_dtype_ol(x, a32, a64):
     return lambda x, a32, a64: a64
 
 
+def exp_pow2(x, k):
+    """exp(x) * 2**-k for integral k of x's type, x itself exp's argument: the CPU's exp takes
+    the 2**-k into its own scaling (one rounding). For |x| < 2**14 (float32) or 2**20
+    (float64), where the reduction stays exact, and |k| below the exponent range. A CPU
+    helper (softmax's rows), not a math stub: no GPU form."""
+    return type(x)(math.exp(float(x) - float(k) * math.log(2.0)))
+
+
 # gate's far tail (GPU and Python form): where exp(-x) overflows (x < -87 in float32, -708
 # in float64) but a exp(x) need not, it takes e = exp(x + 44.375) 2**-64 / C (x + 44.375 is
 # exact: 44.375 is 64 ln2's high part, C = exp(44.375 - 64 ln2) to the working precision),
@@ -870,6 +878,28 @@ _cpu(erf, _make_erf)
 _cpu(erfc, _make_erfc)
 
 _gates = {bits: _make_gate(c) for bits, c in _CONSTS.items()}
+
+
+def _make_exp_pow2(c):
+    exp_parts = _make_exp_parts(c)
+    ldexp = _make_ldexp(c)
+
+    def impl(x, k):
+        inline_me()
+        T = type(x)
+        q, n = exp_parts(x, T(-0.0))
+        return ldexp(T(1) + q, n - k)
+
+    return impl
+
+
+_exp_pow2s = {bits: _make_exp_pow2(c) for bits, c in _CONSTS.items()}
+
+
+@overload(exp_pow2, target="cpu", jit_options=_JIT)
+def _exp_pow2_ov(x, k):
+    if isinstance(x, types.Float) and x == k and x.bitwidth in _exp_pow2s:
+        return _exp_pow2s[x.bitwidth]
 
 
 @overload(gate, target="cpu", jit_options=_JIT)

@@ -333,3 +333,47 @@ def test_maximum_propagates_nan_and_reduces_like_numpy(dtype):
     assert reduce(x) == x.max()
     x[517] = np.nan
     assert np.isnan(reduce(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exp_pow2_scales_without_rounding_its_argument(dtype):
+    # exp(x) 2**-k with results from above 1 down through the subnormals to 0: x itself is
+    # exp's argument (a rounded x - k ln 2 would cost up to |x| ULP) and the scaling by
+    # 2**-k rounds a subnormal result once.
+    f = elementary.exp_pow2
+
+    @njit(error_model="numpy")
+    def run(x, k):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = f(x[i], k[i])
+        return out
+
+    rng = np.random.default_rng(7)
+    lim = 300.0 if dtype == np.float32 else 2300.0
+    x = rng.uniform(-lim, lim, 4000).astype(dtype)
+    top = np.floor(x / math.log(2)) + rng.integers(-2, 2, x.size)  # results around 1 ...
+    k = (
+        top
+        + np.where(
+            rng.random(x.size) < 0.5,
+            0,
+            rng.uniform(0, 180 if dtype == np.float32 else 1100, x.size).round(),
+        )
+    ).astype(dtype)  # ... and far below
+    got = run(x, k)
+    with mpmath.workdps(40):
+        want = np.array(
+            [
+                float(mpmath.exp(mpmath.mpf(float(a))) * mpmath.mpf(2) ** -int(b))
+                for a, b in zip(x, k, strict=True)
+            ]
+        )
+    tiny = np.finfo(dtype).tiny
+    want32 = want.astype(dtype)  # correctly rounded but for double rounding at ties: 1 ULP
+    ulp = np.spacing(np.abs(want32)).astype(np.float64)
+    err = np.abs(got.astype(np.float64) - want) / np.maximum(
+        ulp, float(np.finfo(dtype).smallest_subnormal)
+    )
+    assert (got[want32 < tiny] != 0).any() and (got == 0).any()  # subnormal results and 0 sampled
+    assert err.max() <= 1.0, (err.max(), x[err.argmax()], k[err.argmax()])

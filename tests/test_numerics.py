@@ -185,6 +185,26 @@ def test_rows_within_ulp_of_mpmath(act, dtype, shape, rng):
         assert_ulp(act.forward(x, target=target), want, MAX_ULP, f"{act.name} {shape}")
 
 
+# Row maxima on both sides of where the CPU's long rows change how they take exp(x - max)
+# (kernels.softmax._row_shift: |max| = 2 * _GAP), and far beyond it.
+OFFSETS = {
+    np.float32: (-1e8, -221.0, -219.0, -60.0, 60.0, 219.0, 221.0, 1e8),
+    np.float64: (-1e17, -1601.0, -1599.0, -600.0, 600.0, 1599.0, 1601.0, 1e17),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("n", [300, 2500])  # long rows: in one piece, and in blocks
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_rows_within_ulp_of_mpmath_wherever_their_max_lies(act, dtype, n, rng):
+    for offset in OFFSETS[dtype]:
+        x = rng.standard_normal((2, n)) * 20
+        x[:, -4:] = [-120, -130, -900, -np.inf]  # beyond the clamp: exactly 0 (float32)
+        x = (x * act.row_family[0] + offset).astype(dtype)  # softmin: the max is -x's
+        want = _mp_rows(x, *act.row_family).astype(dtype)
+        assert_ulp(act.forward(x), want, MAX_ULP, f"{act.name} {offset}")
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("n", [2, 7, 40, 300, 5000])  # up to 40: tiles of rows in float64
 def test_log_softmax_near_zero(dtype, n, rng):

@@ -43,6 +43,38 @@ def _exp_diff(a, shift):
     return e + e * err
 
 
+# Gaps below a row's max beyond which exp(t - max) rounds to 0 (float32, float64).
+_GAP = (110.0, 800.0)
+
+
+@kernel
+def _row_shift(m):
+    """(m, c, k, lo): how the CPU's rows take exp(t - m), as exp(t - c) 2**-k with t clamped
+    to lo = m - gap (where the result is 0 anyway) and t - c exact, so that no TwoSum is
+    needed: c = m where |m| >= 2 gap (t and m within a factor of 2: Sterbenz), else c = 0
+    and k = m / ln 2 rounded (exp's own scaling takes the 2**-k: elementary.exp_pow2)."""
+    inline_here()
+    T = type(m)
+    gap = T(em.for_dtype(m, _GAP[0], _GAP[1]))
+    far = not (abs(m) < T(2) * gap)  # inf and NaN too: their rows are NaN
+    c = m if far else T(0)
+    k = T(0) if far else T(np.floor(m * T(1.4426950408889634) + T(0.5)))
+    return m, c, k, m - gap
+
+
+@kernel
+def _exp_row(t, shift, lanes):
+    """exp(t - m) for the element t of a row of max m, ``shift`` = _row_shift(m): on the CPU
+    (``lanes``, its scratch, not None) times the row's common factor 2**-k / exp(c - m),
+    which cancels in every result; GPU code (lanes None): _exp_diff."""
+    inline_here()
+    if lanes is None:
+        return _exp_diff(t, shift[0])
+    m, c, k, lo = shift
+    t = t if not (t < lo) else lo  # NaN passes
+    return em.exp_pow2(t - c, k)
+
+
 @kernel
 def _t(x, i, sg, mask):
     """The family's argument sign * x[i]; -inf where ``mask`` (None: no mask) is False, so
@@ -193,6 +225,9 @@ def _family(name, sign, log):
         if n == 0:
             return
         m = _masked_max(_row_max(x, sg), masked)
+        sh = _row_shift(m)
+        # The max's exp (1 but for the common factor): the 1s log_softmax counts apart.
+        top = _exp_row(m, sh, lanes)
         s = c = 0.0
         if log and buf is None:
             for i in range(n):
@@ -215,9 +250,9 @@ def _family(name, sign, log):
                 for i in range(0, n4, L):
                     xi = x[i : i + L]
                     for k in range(L):
-                        e = _exp_diff(sg * xi[k], m)
-                        lo[k] += 1.0 if e == 1.0 else 0.0
-                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e if e != 1.0 else 0.0)
+                        e = _exp_row(sg * xi[k], sh, lanes)
+                        lo[k] += 1.0 if e == top else 0.0
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e if e != top else 0.0)
                 ones = 0.0
                 for k in range(L):
                     ones += lo[k]
@@ -225,7 +260,7 @@ def _family(name, sign, log):
                 for i in range(0, n4, L):
                     oi = out[i : i + L]
                     for k in range(L):
-                        e = _exp_diff(sg * oi[k], m)
+                        e = _exp_row(sg * oi[k], sh, lanes)
                         oi[k] = e
                         ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
             else:
@@ -233,17 +268,17 @@ def _family(name, sign, log):
                     xi = x[i : i + L]
                     oi = out[i : i + L]
                     for k in range(L):
-                        e = _exp_diff(sg * xi[k], m)
+                        e = _exp_row(sg * xi[k], sh, lanes)
                         oi[k] = e
                         ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
             for k in range(L):
                 s, c = _two_sum(s, c + lc[k], ls[k])
             for i in range(n4, n):
-                e = _exp_diff(sg * x[i], m)
+                e = _exp_row(sg * x[i], sh, lanes)
                 if not log:
                     out[i] = e
                     s, c = _two_sum(s, c, e)
-                elif e == 1.0:
+                elif e == top:
                     ones += 1.0
                 else:
                     s, c = _two_sum(s, c, e)
@@ -261,10 +296,10 @@ def _family(name, sign, log):
                 # throughput.
                 if same_data(xb, eb):  # in place: one array in the loop (codegen.same_data)
                     for i in range(eb.size):
-                        eb[i] = _exp_diff(sg * eb[i], m)
+                        eb[i] = _exp_row(sg * eb[i], sh, lanes)
                 else:
                     for i in range(eb.size):
-                        eb[i] = _exp_diff(sg * xb[i], m)
+                        eb[i] = _exp_row(sg * xb[i], sh, lanes)
                 if is_single(x) and not log:
                     # float32: pairs added in float32 (one rounding: at most 2**-24 of the
                     # sum, as the terms are positive), then in float64, reordered (far
@@ -286,21 +321,25 @@ def _family(name, sign, log):
                     e2 = eb[h : 2 * h]
                     for i in range(h):
                         a, b = e1[i], e2[i]
-                        s = _add(s, float((a if a != one else zero) + (b if b != one else zero)))
+                        s = _add(s, float((a if a != top else zero) + (b if b != top else zero)))
                         c = _add(
-                            c, float((one if a == one else zero) + (one if b == one else zero))
+                            c, float((one if a == top else zero) + (one if b == top else zero))
                         )
                     if eb.size % 2:
                         a = eb[eb.size - 1]
-                        s += float(a if a != one else zero)
-                        c += float(one if a == one else zero)
+                        s += float(a if a != top else zero)
+                        c += float(one if a == top else zero)
                 else:
                     # (GPU code.) A reordered sum of a few hundred float64 terms already
                     # costs ~5 ULP.
                     s, c = _sum_compensated(eb, s, c)
         if log:
             # c counts the 1s, s sums the rest (on the CPU; GPU float64: s + c is the sum).
-            hi = _lse_shift(c, s, T) if is_single(x) or lanes is not None else _lse_shift(s, c, T)
+            # (The rest over the max's exp: the common factor out.)
+            if is_single(x) or lanes is not None:
+                hi = _lse_shift(c, s / float(top), T)
+            else:
+                hi = _lse_shift(s, c, T)
             # (t - m) - log(sum): both terms <= 0, no cancellation; t = m gives -log(sum).
             if same_data(x, out):
                 for i in range(n):
