@@ -32,7 +32,8 @@ def _add(s, v):
 @kernel
 def _exp_diff(a, shift):
     """exp(a - shift), with a - shift corrected by its exact rounding error (TwoSum): for
-    a gap of g the rounding of the difference alone would cost about g ULP in exp."""
+    a gap of g the rounding of the difference alone would cost about g ULP in exp. (Short
+    rows' tiles and GPU code; the CPU's long rows take _exp_row's cheaper route.)"""
     inline_here()  # large once exp is inlined: LLVM would keep it a call, and not vectorize
     T = type(a)
     d = a - shift
