@@ -49,13 +49,16 @@ _GAP = (110.0, 800.0)
 
 
 @kernel
-def _row_shift(m):
+def _row_shift(m, lanes):
     """(m, c, k, lo): how the CPU's rows take exp(t - m), as exp(t - c) 2**-k with t clamped
     to lo = m - gap (where the result is 0 anyway) and t - c exact, so that no TwoSum is
     needed: c = m where |m| >= 2 gap (t and m within a factor of 2: Sterbenz), else c = 0
-    and k = m / ln 2 rounded (exp's own scaling takes the 2**-k: elementary.exp_pow2)."""
+    and k = m / ln 2 rounded (exp's own scaling takes the 2**-k: elementary.exp_pow2).
+    GPU code (``lanes`` None) uses m alone (see _exp_row)."""
     inline_here()
     T = type(m)
+    if lanes is None:
+        return m, m, T(0), m
     gap = T(em.for_dtype(m, _GAP[0], _GAP[1]))
     far = not (abs(m) < T(2) * gap)  # inf and NaN too: their rows are NaN
     c = m if far else T(0)
@@ -226,7 +229,7 @@ def _family(name, sign, log):
         if n == 0:
             return
         m = _masked_max(_row_max(x, sg), masked)
-        sh = _row_shift(m)
+        sh = _row_shift(m, lanes)
         # The max's exp (1 but for the common factor): the 1s log_softmax counts apart.
         top = _exp_row(m, sh, lanes)
         s = c = 0.0
