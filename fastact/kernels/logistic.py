@@ -241,8 +241,8 @@ def silu_backward(grad, x):
     root = for_dtype(x, _SILU_ROOT32, _SILU_ROOT)
     t = (x - T(root[0])) - T(root[1])  # x - root[0] is exact near the root
     d = t * horner(t, for_dtype(x, _SILU_ROOT_P32, _SILU_ROOT_P)) if abs(t) < T(0.5) else d
-    d = d if not (x == T(-math.inf)) else T(0)
-    # In the tail d = (1 + x) e 2**-64 / C: grad e first, so that neither overflows.
+    # In the tail d = (1 + x) e 2**-64 / C: grad e first, so that neither overflows. (x =
+    # -inf is in it, as -1000: e = exp(-955.6) is 0, and so is the result.)
     return grad * d if not tail else ((grad * e) * (u * c)) * T(2.0**-64)
 
 
