@@ -25,15 +25,18 @@ from .validation import (
     FLOAT32,
     FLOAT64,
     Call,
+    cast_quietly,
     check_in_place,
     check_out,
     check_same_shape,
     compute_dtype,
+    copy_quietly,
     dtypes,
     is_cuda,
     is_dask,
     kernel_params,
     mask_rows,
+    rounded,
 )
 from .validation import axis as normalize_axis
 from .validation import channel_param as check_channel
@@ -73,7 +76,7 @@ class _Flat:
         return np.empty(dest.size, dtype)
 
     def write_back(self, dest, scratch):
-        np.copyto(dest, scratch.reshape(dest.shape, order=self.order), casting="same_kind")
+        copy_quietly(dest, scratch.reshape(dest.shape, order=self.order))
 
 
 class _Rows:
@@ -110,7 +113,7 @@ class _Rows:
         # dest as the rows' view (never a copy): with axis=None dest itself, its elements
         # in C order as arrange reads them.
         m = dest if self.axis is None else self._moved(dest)
-        np.copyto(m, scratch.reshape(m.shape), casting="same_kind")
+        copy_quietly(m, scratch.reshape(m.shape))
 
 
 _FLAT_C, _FLAT_F = _Flat("C"), _Flat("F")
@@ -395,7 +398,7 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
         # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
         assert k.shape == work.shape, "fastact internal error: kernel buffers differ in shape"
         inputs.append(k)
-    kparams = tuple(compute.type(v) for v in values) if values else ()
+    kparams = rounded(call, values, compute) if values else ()
 
     args = (*inputs, work, kparams)
     if call.rowwise:
@@ -459,7 +462,7 @@ def _channel(call: Call, arrays, params, bias, out, target):
     users_dest = dest is not None
     plain = plain or _in_kernel_form(arrays, value, dest, compute)
     # A copy unless plain: the destination may overlap it.
-    c = value.reshape(-1) if plain else np.array(value, dtype=compute).reshape(-1)
+    c = value.reshape(-1) if plain else cast_quietly(value, compute).reshape(-1)
     if not users_dest:
         dest = np.empty(shape, result_dtype)
     backward = call.direction == "backward"
@@ -478,7 +481,7 @@ def _channel(call: Call, arrays, params, bias, out, target):
             continue
         k = np.ascontiguousarray(a, dtype=compute).reshape(view)
         inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
-    kparams = tuple(compute.type(v) for v in values) if values else ()
+    kparams = rounded(call, values, compute) if values else ()
     key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
     args = (*inputs, c, work, kparams)
     if _one_thread(call, target, dest.size):
@@ -494,9 +497,9 @@ def _channel(call: Call, arrays, params, bias, out, target):
             key,
         )
     if scratch is not None:
-        np.copyto(dest, scratch.reshape(shape), casting="same_kind")
+        copy_quietly(dest, scratch.reshape(shape))
     if backward:
-        return dest, total.astype(result_dtype).reshape(value.shape)
+        return dest, cast_quietly(total, result_dtype).reshape(value.shape)
     return dest
 
 

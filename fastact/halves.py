@@ -82,7 +82,7 @@ def run(call, arrays, params, axis, out, target):
     kparams = tuple(compute.type(p) for p in values) if values else ()
     dispatch._run(call, variant, (*inputs, work, kparams), target, x.size)
     if scratch:
-        np.copyto(dest, work.reshape(shape), casting="same_kind")
+        v.copy_quietly(dest, work.reshape(shape))
     return dest
 
 

@@ -103,8 +103,9 @@ class Activation:
     block and rerun the full one on the block if the predicate holds anywhere in it.
 
     ``saves`` says what the backward pass takes as ``saved``: ``"input"`` (the forward's
-    ``x``) or ``"output"`` (the forward's ``y``). ``check(*params)`` returns an error
-    message for parameters that make no sense, or ``None``. ``reference`` and
+    ``x``) or ``"output"`` (the forward's ``y``). ``check(*params, dtype=)`` returns an
+    error message for parameters that make no sense (as rounded to the compute ``dtype``,
+    float64 by default), or ``None``. ``reference`` and
     ``reference_backward`` are float64 NumPy implementations with the same signatures as
     the public forms (without ``out``/``target``): the test oracle. ``exact`` marks
     piecewise-linear functions, whose results are exactly rounded. ``row_family`` places a

@@ -64,6 +64,20 @@ def dtypes(call, arg, dtype):
     return info
 
 
+def copy_quietly(dest, src):
+    """``np.copyto(dest, src)`` for results written into a narrower dtype (float16, an
+    ``out`` of less precision): inf and 0 there are the rounding's results, not errors
+    (SPEC §4: no floating-point warnings, whatever NumPy's error state)."""
+    with np.errstate(all="ignore"):
+        np.copyto(dest, src, casting="same_kind")
+
+
+def cast_quietly(a, dtype):
+    """``a`` as a new array of ``dtype``, rounded as ``copy_quietly`` rounds."""
+    with np.errstate(all="ignore"):
+        return np.array(a, dtype=dtype)
+
+
 def compute_dtype(result):
     return FLOAT32 if result.itemsize <= 4 else FLOAT64
 
@@ -95,6 +109,19 @@ def params(call, values):
     return variant, numeric
 
 
+def rounded(call, numeric, dtype):
+    """The numeric parameters as ``dtype`` scalars, what every target's kernels take:
+    rounded quietly (1e300 is inf in float32, as in PyTorch), and checked again as rounded
+    (beta = 1e-50 is 0 in float32)."""
+    with np.errstate(over="ignore"):
+        values = tuple(dtype.type(v) for v in numeric)
+    if call.act.check is not None:
+        message = call.act.check(*(float(v) for v in values), dtype=dtype)
+        if message:
+            raise ValueError(f"fastact.{call.name}: {message}")
+    return values
+
+
 _KERNEL_PARAMS: dict = {}  # (name, dtype, *values) -> (variant, values as dtype scalars)
 
 
@@ -107,7 +134,7 @@ def kernel_params(call, values, dtype):
     except (KeyError, TypeError):  # unhashable: params() reports it
         pass
     variant, numeric = params(call, values)
-    result = (variant, tuple(dtype.type(v) for v in numeric))
+    result = (variant, rounded(call, numeric, dtype))
     if 0 not in result[1] and len(_KERNEL_PARAMS) < 1024:
         _KERNEL_PARAMS[key] = result
     return result

@@ -1,9 +1,11 @@
 """Bad input (SPEC §3): the right exception, a message naming the function and the
 argument, and not one element written to any array the call was given."""
 
+import warnings
+
 import numpy as np
 import pytest
-from conftest import ALL, IN_PLACE, ROWWISE_ACTS, ids, param_values
+from conftest import ALL, IN_PLACE, ROWWISE_ACTS, assert_same, ids, param_values
 from numpy.exceptions import AxisError
 
 import fastact
@@ -133,7 +135,9 @@ def test_parameter_check_hook_raises_value_error():
         reference=relu.reference,
         reference_backward=relu.reference_backward,
         params=(Param("negative_slope", 0.1),),
-        check=lambda s: "argument 'negative_slope' must not be negative" if s < 0 else None,
+        check=lambda s, dtype=None: (
+            "argument 'negative_slope' must not be negative" if s < 0 else None
+        ),
     )
     forms = make_public(act)
     x, _, out = _arrays()
@@ -161,13 +165,15 @@ NONSENSE = {
     "softshrink": ({"lambd": -0.5}, "lambd"),
     "softplus": ({"beta": 0.0}, "beta"),
     "celu": ({"alpha": -0.0}, "alpha"),
+    "hardtanh_nan": ({"min_val": np.nan, "max_val": 1.0}, "min_val"),  # PyTorch: all NaN
 }
 
 
-@pytest.mark.parametrize("name", [n for n in NONSENSE if n in fastact.REGISTRY])
-def test_nonsense_parameters_raise_in_every_form(name):
+@pytest.mark.parametrize("key", NONSENSE)
+def test_nonsense_parameters_raise_in_every_form(key):
+    name = key.split("_")[0]
     act = fastact.REGISTRY[name]
-    params, arg = NONSENSE[name]
+    params, arg = NONSENSE[key]
     x, s, out = _arrays()
     expect(ValueError, name, arg, act.forward, x, **params)
     expect(ValueError, name, arg, act.forward, x, **params, out=out)
@@ -181,3 +187,44 @@ def test_required_parameters_are_required():
     with pytest.raises(TypeError, match="missing required argument 'value'"):
         fastact.threshold(x, 0.5)
     np.testing.assert_array_equal(fastact.threshold(x, 1.0, -2.0), [-2.0, -2.0, -2.0])
+
+
+# Values that make sense as given but not as the compute dtype rounds them: 1e-50 is 0 in
+# float32, 1e-39 and 1e-320 are subnormals whose reciprocal (the kernels divide by beta and
+# alpha) overflows.
+@pytest.mark.parametrize(
+    "name, params, dtype",
+    [
+        ("softplus", {"beta": 1e-50}, np.float32),
+        ("celu", {"alpha": 1e-39}, np.float32),
+        ("softplus", {"beta": 1e-320}, np.float64),
+    ],
+)
+def test_parameters_are_checked_as_the_compute_dtype_rounds_them(name, params, dtype):
+    act = fastact.REGISTRY[name]
+    arg = next(iter(params))
+    x, s, out = (a.astype(dtype) for a in _arrays())
+    expect(ValueError, name, arg, act.forward, x, **params, out=out)
+    expect(ValueError, name + "_", arg, act.forward_, x, **params)
+    expect(ValueError, name + "_backward", arg, act.backward, x, s, **params)
+    # float16 computes in float32: the same rounding, the same check
+    expect(ValueError, name, arg, act.forward, x.astype(np.float16), **params)
+
+
+def test_rounding_parameters_and_results_is_quiet():
+    # SPEC §4: no floating-point warnings, whatever NumPy's error state; 1e300 rounds to
+    # inf in float32 as in PyTorch, float16 results to inf and 0.
+    x32 = np.array([-1.0, 2.0], np.float32)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        assert_same(fastact.threshold(x32, 0.0, 1e300), np.array([np.inf, 2.0], np.float32))
+        assert_same(
+            fastact.relu(x32, bias=np.array([1e300, 0.0])), np.array([np.inf, 2.0], np.float32)
+        )
+        assert_same(fastact.sigmoid(np.array([-20.0], np.float16)), np.zeros(1, np.float16))
+        x16 = np.array([-60000.0, 1.0], np.float16)
+        assert fastact.leaky_relu_(x16, 2.0) is x16
+        assert_same(x16, np.array([-np.inf, 1.0], np.float16))
+        g = np.full((2, 1), 3e38, np.float32)
+        _, gb = fastact.relu_backward(g, np.ones_like(g), bias=np.zeros(1, np.float32))
+        assert_same(gb, np.array([np.inf], np.float32))

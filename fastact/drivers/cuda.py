@@ -287,7 +287,7 @@ def _run_host(call, arrays, variant, params, axis, out, where=None):
     if dest.flags.c_contiguous:
         work.copy_to_host(dest)
     else:
-        np.copyto(dest, work.copy_to_host())
+        v.copy_quietly(dest, work.copy_to_host())
     return dest
 
 
@@ -319,9 +319,9 @@ def run_channel(call, arrays, params, name, value, out):
         if dest.flags.c_contiguous:
             work.copy_to_host(dest)
         else:
-            np.copyto(dest, work.copy_to_host())
+            v.copy_quietly(dest, work.copy_to_host())
         if backward:
-            return dest, total.copy_to_host().astype(result).reshape(value.shape)
+            return dest, v.cast_quietly(total.copy_to_host(), result).reshape(value.shape)
         return dest
 
     views, dest_view, known = placed
@@ -367,7 +367,7 @@ def _channel_compute(call, ins, dest, variant, numeric, compute, c, shape3, name
     layout = "last" if inner == 1 else "inner"
     view = (outer, n) if layout == "last" else shape3
     ctype = numpy_support.from_dtype(compute)
-    kparams = tuple(compute.type(p) for p in numeric)
+    kparams = v.rounded(call, numeric, compute)
     own, share, tag = channel.kernels(call.act, call.direction, variant, name == "bias")
     kernel = ck.compiled(
         f"channel_{layout}_{call.direction}",
@@ -447,7 +447,7 @@ def _copy(a, stream, dtype=None):
 def _compute(call, ins, dest, variant, params, axis, compute, stream, where=None):
     ins = [_copy(a, stream) if _overlaps(a, dest) and not _same(a, dest) else a for a in ins]
     ctype = numpy_support.from_dtype(compute)
-    kparams = tuple(compute.type(p) for p in params)
+    kparams = v.rounded(call, params, compute)
     if call.act.kind == ROWWISE:
         _rows(call, ins, dest, axis, ctype, kparams, stream, where)
     else:
@@ -570,7 +570,7 @@ def _run_halves(call, arrays, variant, params, axis, out):
         ]
         work = cuda.device_array(kshapes[-1] if backward else (outer, m), dest.dtype)
         _launch_halves(call, ins, work, variant, params, compute, 0)
-        np.copyto(dest, work.copy_to_host().reshape(shape))
+        v.copy_quietly(dest, work.copy_to_host().reshape(shape))
         return dest
     lib = kinds[0]
     stream = _stream(lib, arrays[0])
@@ -603,6 +603,6 @@ def _launch_halves(call, ins, work, variant, params, compute, stream):
     tag = call.act.name if variant is None else f"{call.act.name}_{variant}"
     ctype = numpy_support.from_dtype(compute)
     kernel = ck.compiled(f"halves_{call.direction}", f"{tag}_{call.direction}", ctype, **bind)
-    kparams = tuple(compute.type(p) for p in params)
+    kparams = v.rounded(call, params, compute)
     units = ins[0].size if call.direction == "backward" else work.size
     _launch(kernel, units, MAP_THREADS, MAP_THREADS, stream, *ins, work, kparams)

@@ -187,10 +187,15 @@ def _softplus_ref(x, beta, threshold):
 
 
 def _nonzero(name):
-    """A parameter check: the first numeric parameter, ``name``, must not be 0."""
+    """A parameter check: the first numeric parameter, ``name``, divides x: it must not be
+    0, nor so small that its reciprocal overflows in the compute dtype (a subnormal)."""
 
-    def check(value, *others):
-        return f"argument {name!r} must not be 0" if value == 0 else None
+    def check(value, *others, dtype=np.float64):
+        if value == 0:
+            return f"argument {name!r} must not be 0"
+        if abs(value) < np.finfo(dtype).tiny:
+            return f"argument {name!r} must not be subnormal in {np.dtype(dtype).name}, got {value}"
+        return None
 
     return check
 

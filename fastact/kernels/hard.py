@@ -6,6 +6,8 @@ select (NaN-safe: a comparison with NaN is false, so NaN flows to the formula), 
 derivative at a kink is the one ATen's backward op returns.
 """
 
+import math
+
 import numpy as np
 
 from .. import elementary as em
@@ -143,7 +145,9 @@ def hardtanh_backward(grad, x, min_val, max_val):
     return unfolded(grad) if (x > min_val and x < max_val) else T(0)  # codegen.unfolded
 
 
-def _check_hardtanh(min_val, max_val):
+def _check_hardtanh(min_val, max_val, dtype=None):
+    if math.isnan(min_val) or math.isnan(max_val):
+        return f"arguments 'min_val' and 'max_val' must not be NaN, got {min_val}, {max_val}"
     if min_val > max_val:
         return f"argument 'min_val' ({min_val}) must not exceed 'max_val' ({max_val})"
     return None

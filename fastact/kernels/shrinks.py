@@ -47,7 +47,7 @@ def softshrink(x, lambd):
     return T(0) if (x >= -lambd and x <= lambd) else y
 
 
-def _check_softshrink(lambd):
+def _check_softshrink(lambd, dtype=None):
     if not lambd >= 0:
         return f"argument 'lambd' must be >= 0, got {lambd}"
     return None
