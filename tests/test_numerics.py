@@ -291,6 +291,21 @@ def test_softplus_with_large_or_small_beta_is_accurate(dtype, beta, rng):
     assert_ulp(got, want, MAX_ULP, f"softplus beta={beta}")
 
 
+@pytest.mark.parametrize("alpha", [0.1, 3.0, 0.5])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_celu_with_any_alpha_is_accurate(dtype, alpha, rng):
+    # x / alpha is rounded before exp: uncorrected, the backward's exp(x / alpha) is
+    # |x / alpha| eps / 2 off (440 ULP at x / alpha = -640 in float64, alpha = 0.1).
+    a = float(dtype(alpha))
+    lo = (-100.0 if dtype == np.float32 else -740.0) * a
+    x = np.concatenate([rng.uniform(-5, 1, 500), rng.uniform(lo, lo / 10, 1000)]).astype(dtype)
+    g = np.ones_like(x)
+    want_y = _mp_round(lambda v: mpmath.expm1(v / mpmath.mpf(a)) * a if v <= 0 else v, x, dtype)
+    want_d = _mp_round(lambda v: mpmath.exp(v / mpmath.mpf(a)) if v <= 0 else 1, x, dtype)
+    assert_ulp(fastact.celu(x, alpha), want_y, MAX_ULP, f"celu alpha={alpha}")
+    assert_ulp(fastact.celu_backward(g, x, alpha), want_d, MAX_ULP, f"celu' alpha={alpha}")
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_mish_backward_near_its_zero_within_ulp_of_mpmath(dtype, rng):
     # mish' crosses 0 at x0 = -1.1924: any formula from exp(x) cancels there.
