@@ -23,7 +23,7 @@ def run(call, arrays, params, axis, out, target, where=None):
     if call.inplace:
         raise call.error(
             TypeError,
-            call.arg_names[0],
+            next(n for n, a in zip(call.arg_names, arrays, strict=True) if v.is_dask(a)),
             "is a dask array; in-place forms need a NumPy array (dask arrays are immutable): "
             f"use fastact.{call.name.rstrip('_')}",
         )

@@ -433,9 +433,10 @@ def _channel(call: Call, arrays, params, bias, out, target):
         given = (*arrays, out, value)
         if not all(type(a) is np.ndarray or a is None for a in given):  # not all on the host
             if any(map(is_dask, given)):
+                names = (*call.arg_names, "out", name)
                 raise call.error(
                     TypeError,
-                    call.arg_names[0],
+                    next(n for n, a in zip(names, given, strict=True) if is_dask(a)),
                     f"is a dask array: {name}= takes NumPy and GPU arrays",
                 )
             if target is None and any(map(is_cuda, given)):

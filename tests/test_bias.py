@@ -225,3 +225,9 @@ def test_dask_arrays_are_refused_with_bias_and_prelu(rng):
         fastact.relu(x, bias=b)
     with pytest.raises(TypeError, match="prelu: argument 'x' is a dask array"):
         fastact.prelu(x, b)
+    # the argument that is a dask array, not the first one
+    xn, bd = rng.standard_normal((4, 3)), da.from_array(b)
+    with pytest.raises(TypeError, match="relu: argument 'bias' is a dask array"):
+        fastact.relu(xn, bias=bd)
+    with pytest.raises(TypeError, match="prelu: argument 'weight' is a dask array"):
+        fastact.prelu(xn, bd)

@@ -56,6 +56,8 @@ def test_errors_are_raised_at_the_call_and_in_place_is_refused():
         fastact.relu_(x)
     with pytest.raises(TypeError, match=r"fastact\.relu_backward_: argument 'grad'"):
         fastact.relu_backward_(x, x)
+    with pytest.raises(TypeError, match=r"fastact\.relu_backward_: argument 'saved'"):
+        fastact.relu_backward_(np.ones(12), x)  # the argument that is a dask array
     with pytest.raises(TypeError, match=r"fastact\.relu: argument 'out'"):
         fastact.relu(x, out=np.empty(12))
     with pytest.raises(ValueError, match=r"fastact\.sigmoid_backward: argument 'saved'"):
