@@ -25,6 +25,7 @@ from .validation import (
     FLOAT32,
     FLOAT64,
     Call,
+    as_arrays,
     cast_quietly,
     check_in_place,
     check_out,
@@ -324,7 +325,7 @@ def _host_arrays(call: Call, arrays):
     names = call.arg_names
     if call.inplace:
         check_in_place(call, arrays[0])
-    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+    arrays = as_arrays(call, arrays)
     result_dtype, compute = dtypes(call, names[0], arrays[0].dtype)
     if len(arrays) == 2:
         saved_dtype = dtypes(call, names[1], arrays[1].dtype)[0]

@@ -39,7 +39,7 @@ def run(call, arrays, params, axis, out, target):
         return dispatch._run_cuda(call, arrays, *v.params(call, params), axis, out)
 
     names = call.arg_names
-    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+    arrays = v.as_arrays(call, arrays)
     result, compute = v.dtypes(call, names[0], arrays[0].dtype)
     if len(arrays) == 2:
         saved = v.dtypes(call, names[1], arrays[1].dtype)[0]

@@ -78,6 +78,20 @@ def cast_quietly(a, dtype):
         return np.array(a, dtype=dtype)
 
 
+def as_arrays(call, arrays):
+    """The inputs as NumPy arrays (``np.asarray``); what it cannot take (a ragged list)
+    raises its own error, with the function and the argument named."""
+    out = []
+    for name, a in zip(call.arg_names, arrays, strict=True):
+        if type(a) is not np.ndarray:
+            try:
+                a = np.asarray(a)
+            except (ValueError, TypeError) as e:
+                raise call.error(type(e), name, f"is not an array: {e}") from None
+        out.append(a)
+    return out
+
+
 def compute_dtype(result):
     return FLOAT32 if result.itemsize <= 4 else FLOAT64
 
@@ -99,9 +113,14 @@ def params(call, values):
                 raise call.error(exc, p.name, f"must be one of {listed}; got {v!r}")
             variant = v
             continue
+        if v is REQUIRED:
+            raise TypeError(f"fastact.{call.name}() missing required argument {p.name!r}")
         if type(v) is not float and not isinstance(v, numbers.Real):
             raise call.error(TypeError, p.name, f"must be a real number, got {type(v).__name__}")
-        numeric.append(float(v))
+        try:
+            numeric.append(float(v))
+        except OverflowError:  # an int beyond float64's range
+            raise call.error(OverflowError, p.name, "is too large for a float") from None
     if act.check is not None:
         message = act.check(*numeric)
         if message:
@@ -239,7 +258,10 @@ def where(call, where, shape):
     if where is None:
         return None
     if not is_cuda(where) and not is_dask(where):
-        where = np.asarray(where)
+        try:
+            where = np.asarray(where)
+        except (ValueError, TypeError) as e:
+            raise call.error(type(e), "where", f"is not an array: {e}") from None
     if where.dtype != np.bool_:
         raise call.error(TypeError, "where", f"has dtype {where.dtype}; expected bool")
     try:

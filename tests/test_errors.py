@@ -184,6 +184,10 @@ def test_nonsense_parameters_raise_in_every_form(key):
 
 def test_required_parameters_are_required():
     x = np.ones(3)
+    with pytest.raises(
+        TypeError, match=r"fastact\.threshold\(\) missing required argument 'threshold'"
+    ):
+        fastact.threshold(x)
     with pytest.raises(TypeError, match="missing required argument 'value'"):
         fastact.threshold(x, 0.5)
     np.testing.assert_array_equal(fastact.threshold(x, 1.0, -2.0), [-2.0, -2.0, -2.0])
@@ -228,3 +232,12 @@ def test_rounding_parameters_and_results_is_quiet():
         g = np.full((2, 1), 3e38, np.float32)
         _, gb = fastact.relu_backward(g, np.ones_like(g), bias=np.zeros(1, np.float32))
         assert_same(gb, np.array([np.inf], np.float32))
+
+
+def test_what_numpy_cannot_take_is_named():
+    ragged = [[1.0, 2.0], [3.0]]
+    x = np.ones(2)
+    expect(ValueError, "relu", "x", fastact.relu, ragged)
+    expect(ValueError, "relu_backward", "saved", fastact.relu_backward, x, ragged)
+    expect(ValueError, "softmax", "where", fastact.softmax, np.ones((2, 2)), where=ragged)
+    expect(OverflowError, "leaky_relu", "negative_slope", fastact.leaky_relu, x, 10**400)
