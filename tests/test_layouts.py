@@ -260,3 +260,21 @@ def test_parameter_values_are_not_confused(dtype):
             fastact.leaky_relu(x, slope), np.array([-slope if slope == 0 else want, 2.0], dtype)
         )
     assert_same(fastact.leaky_relu(x, np.float32(0.1)), np.array([-np.float32(0.1), 2.0], dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_memory_order_of_the_result(dtype, rng):
+    # README: an elementwise result keeps x's order (C or Fortran); the softmax family, glu,
+    # prelu and the fused bias return C-contiguous results, as PyTorch's do.
+    xf = np.asfortranarray(rng.standard_normal((4, 6)).astype(dtype))
+    for y in (fastact.relu(xf), fastact.sigmoid(xf), fastact.tanh_backward(xf, xf)):
+        assert y.flags.f_contiguous and not y.flags.c_contiguous
+    assert fastact.relu(np.ascontiguousarray(xf)).flags.c_contiguous
+    for y in (
+        fastact.softmax(xf),
+        fastact.softmax(xf, axis=0),
+        fastact.glu(xf),
+        fastact.prelu(xf, np.ones(6, dtype)),
+        fastact.relu(xf, bias=np.ones(6, dtype)),
+    ):
+        assert y.flags.c_contiguous
