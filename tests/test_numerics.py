@@ -303,6 +303,8 @@ def test_celu_with_any_alpha_is_accurate(dtype, alpha, rng):
     want_y = _mp_round(lambda v: mpmath.expm1(v / mpmath.mpf(a)) * a if v <= 0 else v, x, dtype)
     want_d = _mp_round(lambda v: mpmath.exp(v / mpmath.mpf(a)) if v <= 0 else 1, x, dtype)
     assert_ulp(fastact.celu(x, alpha), want_y, MAX_ULP, f"celu alpha={alpha}")
+    zeros = np.array([-0.0, 0.0], dtype)  # the sign of zero kept, as PyTorch keeps it
+    assert_same(fastact.celu(zeros, alpha), zeros)
     assert_ulp(fastact.celu_backward(g, x, alpha), want_d, MAX_ULP, f"celu' alpha={alpha}")
 
 

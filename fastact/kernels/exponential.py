@@ -121,6 +121,7 @@ def _over(x, a):
     T = type(x)
     r, r_lo = _quotient(T(1), T(0), a)
     z = _times(x, r, r_lo)
+    z = z if x != T(0) else x * r  # fma(-0.0, r, +0.0) would be +0.0: celu(-0.0) is -0.0
     xc = x if not (x < T(-3e38)) else T(-3e38)  # as _times
     z_lo = em.fma(xc, r, -z) + xc * r_lo
     return z, z_lo if abs(z) < T(math.inf) else T(0)  # inf - inf: NaN
