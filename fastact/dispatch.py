@@ -374,6 +374,7 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
     shape = arrays[0].shape
     where = check_where(call, where, shape)
     dest = _users_destination(call, arrays, out, shape)
+    kparams = rounded(call, values, compute) if values else ()
 
     # Validation is over: from here on, nothing raises on the user's account.
     if call.rowwise:
@@ -399,7 +400,6 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
         # Numba does not check bounds: a buffer of the wrong shape would corrupt memory.
         assert k.shape == work.shape, "fastact internal error: kernel buffers differ in shape"
         inputs.append(k)
-    kparams = rounded(call, values, compute) if values else ()
 
     args = (*inputs, work, kparams)
     if call.rowwise:
@@ -459,6 +459,7 @@ def _channel(call: Call, arrays, params, bias, out, target):
     else:
         shape3 = check_channel(call, name, value, shape)
         dest = _users_destination(call, arrays, out, shape)
+    kparams = rounded(call, values, compute) if values else ()
 
     # Validation is over: from here on, nothing raises on the user's account.
     users_dest = dest is not None
@@ -483,7 +484,6 @@ def _channel(call: Call, arrays, params, bias, out, target):
             continue
         k = np.ascontiguousarray(a, dtype=compute).reshape(view)
         inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
-    kparams = rounded(call, values, compute) if values else ()
     key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
     args = (*inputs, c, work, kparams)
     if _one_thread(call, target, dest.size):
