@@ -212,27 +212,6 @@ def _where0(v, mask, i):
     return v if mask[i] else type(v)(0)
 
 
-@kernel
-def _exps_into_lanes(x, out, ls, lc, sg, sh, lanes):
-    """out = the exps of sg * x for a float64 piece of a row, their sum added to the L
-    TwoSum lanes (ls, lc): two exps per lane for a piece of 2 L elements (see _family's
-    core), else its first L."""
-    inline_here()
-    L = ls.size
-    if x.size == 2 * L:
-        xi, xj, oi, oj = x[:L], x[L:], out[:L], out[L:]
-        for k in range(L):
-            e = _exp_row(sg * xi[k], sh, lanes)
-            f = _exp_row(sg * xj[k], sh, lanes)
-            oi[k], oj[k] = e, f
-            ls[k], lc[k] = _two_sum(ls[k], lc[k], e + f)
-    else:
-        for k in range(L):
-            e = _exp_row(sg * x[k], sh, lanes)
-            out[k] = e
-            ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
-
-
 def _family(name, sign, log):
     """The kernels of the family member ``name`` = softmax(sign * x), its log if ``log``.
 
@@ -296,11 +275,34 @@ def _family(name, sign, log):
                 for k in range(L):
                     ones += lo[k]
             elif same_data(x, out):  # in place: one array in the loop (codegen.same_data)
-                for i in range(0, n4, 2 * L):
-                    _exps_into_lanes(out[i : i + 2 * L], out[i : i + 2 * L], ls, lc, sg, sh, lanes)
+                for i in range(0, n8, 2 * L):
+                    oi, oj = out[i : i + L], out[i + L : i + 2 * L]
+                    for k in range(L):
+                        e = _exp_row(sg * oi[k], sh, lanes)
+                        f = _exp_row(sg * oj[k], sh, lanes)
+                        oi[k], oj[k] = e, f
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e + f)
+                for i in range(n8, n4, L):
+                    oi = out[i : i + L]
+                    for k in range(L):
+                        e = _exp_row(sg * oi[k], sh, lanes)
+                        oi[k] = e
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
             else:
-                for i in range(0, n4, 2 * L):
-                    _exps_into_lanes(x[i : i + 2 * L], out[i : i + 2 * L], ls, lc, sg, sh, lanes)
+                for i in range(0, n8, 2 * L):
+                    xi, xj = x[i : i + L], x[i + L : i + 2 * L]
+                    oi, oj = out[i : i + L], out[i + L : i + 2 * L]
+                    for k in range(L):
+                        e = _exp_row(sg * xi[k], sh, lanes)
+                        f = _exp_row(sg * xj[k], sh, lanes)
+                        oi[k], oj[k] = e, f
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e + f)
+                for i in range(n8, n4, L):
+                    xi, oi = x[i : i + L], out[i : i + L]
+                    for k in range(L):
+                        e = _exp_row(sg * xi[k], sh, lanes)
+                        oi[k] = e
+                        ls[k], lc[k] = _two_sum(ls[k], lc[k], e)
             for k in range(L):
                 s, c = _two_sum(s, c + lc[k], ls[k])
             for i in range(n4, n):
