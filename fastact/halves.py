@@ -79,7 +79,7 @@ def run(call, arrays, params, axis, out, target):
         ):
             a = a.copy()
         inputs.append(a)
-    kparams = tuple(compute.type(p) for p in values) if values else ()
+    kparams = v.rounded(call, values, compute) if values else ()
     dispatch._run(call, variant, (*inputs, work, kparams), target, x.size)
     if scratch:
         v.copy_quietly(dest, work.reshape(shape))
