@@ -110,19 +110,25 @@ class Measured:
         return not best
 
     def record(self, parallel: bool, seconds: float, size: int) -> None:
+        # Noise only ever adds time (another process, page faults on a fresh output, a
+        # cold cache): the first samples keep their minimum, and later ones count at most
+        # twice the average, so one stall cannot turn the choice for EXPLORE calls.
         old = self.per_element[parallel]
         new = seconds / size
-        self.per_element[parallel] = new if old is None else old + (new - old) * _WEIGHT
+        if old is None or self.samples[parallel] < FIRST:
+            self.per_element[parallel] = new if old is None else min(old, new)
+        else:
+            self.per_element[parallel] = old + (min(new, 2 * old) - old) * _WEIGHT
         self.samples[parallel] += 1
 
 
 _measured: dict = {}
 
 
-def measured(form, size: int) -> Measured:
-    """The ``Measured`` record of ``form`` (any hashable: dispatch passes its call) at
-    ``size``'s power of two."""
-    key = (form, size.bit_length())
+def measured(form, dtype, size: int) -> Measured:
+    """The ``Measured`` record of ``form`` (any hashable: dispatch passes its call) in
+    ``dtype`` at ``size``'s power of two."""
+    key = (form, dtype, size.bit_length())
     m = _measured.get(key)
     if m is None:
         m = _measured.setdefault(key, Measured())
