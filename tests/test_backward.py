@@ -36,7 +36,10 @@ def test_elementwise_backward_matches_reference(act, dtype, rng):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
-@pytest.mark.parametrize("shape,axis", [((40, 9), -1), ((6, 501), 1), ((30, 4, 5), 0)])
+# (700, 9): short rows in several blocks of rows, the last one partial
+@pytest.mark.parametrize(
+    "shape,axis", [((40, 9), -1), ((700, 9), -1), ((6, 501), 1), ((30, 4, 5), 0)]
+)
 def test_rowwise_backward_matches_reference(act, dtype, shape, axis, rng):
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)

@@ -5,16 +5,21 @@ import threading
 import numba
 import numpy as np
 import pytest
-from conftest import ALL, assert_same, grad_for, ids, param_values, saved_for
+from conftest import ALL, ROWWISE_ACTS, assert_same, grad_for, ids, param_values, saved_for
 
 import fastact
 from fastact import dispatch, tuning
 
 
-@pytest.mark.parametrize("act", ALL, ids=ids)
+# (700, 9): short rows, in several blocks of rows and a partial one (softmax family).
+@pytest.mark.parametrize(
+    "act,shape",
+    [(a, (300, 70)) for a in ALL] + [(a, (700, 9)) for a in ROWWISE_ACTS],
+    ids=lambda v: "x".join(map(str, v)) if type(v) is tuple else ids(v),
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_parallel_equals_serial(act, dtype, rng):
-    x = (rng.standard_normal((300, 70)) * 5).astype(dtype)
+def test_parallel_equals_serial(act, shape, dtype, rng):
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
     g = grad_for(act, x, rng)
     p = param_values(act)
     s = saved_for(act, x)

@@ -154,6 +154,11 @@ _ROW_BLOCK = 2048
 _TILE = 16
 _TILE_ROW_MAX = (24, 48)
 
+# log_softmax's backward takes the exps of short rows (at most _SHORT_GRAD_MAX long) in
+# blocks of about _SHORT_GRAD_BLOCK elements.
+_SHORT_GRAD_MAX = 64
+_SHORT_GRAD_BLOCK = 2048
+
 
 def _mask_row(where, r):
     """Row r's mask, for ``where`` None or ``(mask, midx)``: the mask's distinct rows and,
@@ -551,7 +556,9 @@ def _family(name, sign, log):
         return sg * (y * (g - d))
 
     @kernel
-    def row_backward_(grad, y, out, mask):
+    def _row_sum(grad, y, mask):
+        """The sum a row's gradient subtracts: sum(grad) (log) or sum(grad * y), as y's
+        dtype."""
         inline_here()
         T = y.dtype.type
         dot = 0.0
@@ -571,8 +578,13 @@ def _family(name, sign, log):
         else:
             for i in range(y.size):
                 dot = _add(dot, _where0(grad[i] * y[i], mask, i))
-        d = T(dot)  # float32 rows keep 16-lane vectors
-        sg = T(sign)
+        return T(dot)  # float32 rows keep 16-lane vectors
+
+    @kernel
+    def row_backward_(grad, y, out, mask):
+        inline_here()
+        d = _row_sum(grad, y, mask)
+        sg = y.dtype.type(sign)
         if same_data(grad, out):  # in place: one array in the loop (see codegen.same_data)
             for i in range(y.size):
                 out[i] = _where0(_grad(out[i], y[i], d, sg), mask, i)
@@ -587,12 +599,38 @@ def _family(name, sign, log):
 
     @kernel
     def rows_backward(grad, y, out, where=None):
-        """Every row of the C-contiguous 2-D blocks, one by one."""
+        """Every row of the C-contiguous 2-D blocks: short ones in blocks of rows, long
+        ones one by one."""
         inline_here()
         grad, y, out = borrowed(grad), borrowed(y), borrowed(out)
         masks = _borrow_where(where)
-        for r in range(grad.shape[0]):
-            row_backward_(grad[r], y[r], out[r], _mask_row(masks, r))
+        rows, n = grad.shape
+        if not log or where is not None or not 0 < n <= _SHORT_GRAD_MAX:
+            for r in range(rows):
+                row_backward_(grad[r], y[r], out[r], _mask_row(masks, r))
+            return
+        # log_softmax's short rows: the exps of a block of rows in one loop first. A row of
+        # 10 alone is a vector of 8 and two scalar exps. The same arithmetic: the same bits.
+        step = max(1, _SHORT_GRAD_BLOCK // n)
+        own = np.empty(step * n, y.dtype)
+        exps = borrowed(own)
+        yf = y.reshape(y.size)
+        in_place = same_data(grad, out)
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            yb, eb = yf[r0 * n : r1 * n], exps[: (r1 - r0) * n]
+            for i in range(eb.size):
+                eb[i] = em.exp(yb[i])
+            for r in range(r0, r1):
+                d = _row_sum(grad[r], y[r], None)
+                er, orow, gr = exps[(r - r0) * n : (r - r0 + 1) * n], out[r], grad[r]
+                if in_place:
+                    for j in range(n):
+                        orow[j] = orow[j] - er[j] * d
+                else:
+                    for j in range(n):
+                        orow[j] = gr[j] - er[j] * d
+        keep_alive(own)
 
     for f, suffix in (
         (row, "_row"),
