@@ -184,6 +184,18 @@ def test_out_any_layout_and_dtype_and_aliasing(rng):
     x3 = x.copy()
     assert fastact.glu_backward(g, x3, 1, out=x3) is x3
     assert_same(x3, bwant)
+    # ... also where a block needs the full kernel (b in exp's far tail, grad * a overflows):
+    # the common kernel's results must not be what that kernel then reads.
+    for dtype in (np.float32, np.float64):
+        tail = np.finfo(dtype).max ** 0.5
+        x4 = rng.standard_normal((2, 16)).astype(dtype)
+        x4[0, 0], x4[0, 10], x4[1, 9] = tail, -750.0 if dtype == np.float64 else -100.0, tail
+        g4 = np.full((2, 8), tail, dtype)
+        want4 = fastact.glu_backward(g4, x4)
+        for target in ("cpu", "parallel"):
+            x5 = x4.copy()
+            assert fastact.glu_backward(g4, x5, out=x5, target=target) is x5
+            assert_same(x5, want4)
     # ... or overlap it shifted.
     buf = np.concatenate([x.ravel(), [0.0]])
     got = fastact.glu_backward(g, buf[:-1].reshape(x.shape), 1, out=buf[1:].reshape(x.shape))

@@ -373,8 +373,9 @@ def halves_backward(grad, x, out, params):
 
 
 # With common kernels (registry ``common_kernels``): blocks of _COMMON elements through
-# ``_common``, then the block again through the full kernel if ``_needs_full`` holds for any
-# of its elements (an or-reduction: vectorized, the block still in L1).
+# ``_common``, or through the full kernel if ``_needs_full`` holds for any of its elements
+# (an or-reduction: vectorized, and it leaves the block in L1). The reduction comes first:
+# the backward's out may be x itself.
 _common = _needs_full = None
 _COMMON = 512
 
@@ -391,12 +392,13 @@ def halves_forward_common(x, out, params):
             ab, bb, yb = a[s:e], b[s:e], y[s:e]
             full = False
             for i in range(yb.size):
-                yb[i] = _common(ab[i], bb[i], *params)
-            for i in range(yb.size):
                 full |= _needs_full(ab[i], bb[i], *params)
             if full:
                 for i in range(yb.size):
                     yb[i] = _forward(ab[i], bb[i], *params)
+            else:
+                for i in range(yb.size):
+                    yb[i] = _common(ab[i], bb[i], *params)
 
 
 def halves_backward_common(grad, x, out, params):
@@ -411,12 +413,13 @@ def halves_backward_common(grad, x, out, params):
             gb, ab, bb, dab, dbb = gr[s:e], a[s:e], b[s:e], da[s:e], db[s:e]
             full = False
             for i in range(gb.size):
-                dab[i], dbb[i] = _common(gb[i], ab[i], bb[i], *params)
-            for i in range(gb.size):
                 full |= _needs_full(gb[i], ab[i], bb[i], *params)
             if full:
                 for i in range(gb.size):
                     dab[i], dbb[i] = _backward(gb[i], ab[i], bb[i], *params)
+            else:
+                for i in range(gb.size):
+                    dab[i], dbb[i] = _common(gb[i], ab[i], bb[i], *params)
 
 
 @njit(cache=True)
