@@ -36,13 +36,16 @@ def run(call, arrays, params, axis, out, target, where=None):
     )
     if len(arrays) == 2:
         v.check_same_shape(call, arrays[0].shape, arrays[1].shape)
-    v.params(call, params)  # raises now, not when the graph runs
+    # Raises now, not when the graph runs (as rounded to the compute dtype: beta = 1e-50
+    # is 0 in float32).
+    v.kernel_params(call, params, v.compute_dtype(result))
     shape = arrays[0].shape
     where = v.where(call, where, shape)
     kw = {"target": target}
     if call.rowwise:
         axis = v.axis(call, axis, arrays[0].ndim)
-        whole = {i: -1 for i in range(arrays[0].ndim)} if axis is None else {axis: -1}
+        ndim = arrays[0].ndim
+        whole = {i: -1 for i in range(ndim)} if axis is None or ndim == 0 else {axis: -1}
         arrays = [a.rechunk(whole) for a in arrays]
         kw["axis"] = axis
     if len(arrays) == 2:

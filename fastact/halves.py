@@ -148,7 +148,7 @@ def _dask(call, arrays, params, axis, out, target):
     result = np.result_type(
         *(v.dtypes(call, n, a.dtype)[0] for n, a in zip(names, arrays, strict=True))
     )
-    v.params(call, params)
+    v.kernel_params(call, params, v.compute_dtype(result))  # as dask_arrays.run
     x = arrays[-1]
     axis, half_shape, _ = v.halves(call, x.shape, axis)
     x = x.rechunk({axis: -1})

@@ -88,6 +88,8 @@ def as_arrays(call, arrays):
                 a = np.asarray(a)
             except (ValueError, TypeError) as e:
                 raise call.error(type(e), name, f"is not an array: {e}") from None
+            except RuntimeError as e:  # a PyTorch tensor that requires grad
+                raise call.error(TypeError, name, f"is not an array: {e}") from None
         out.append(a)
     return out
 

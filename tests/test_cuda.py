@@ -20,6 +20,7 @@ pytest.importorskip("numba_cuda")  # the test extra installs it
 from numba import cuda  # noqa: E402
 
 import fastact.drivers.cuda as fc  # noqa: E402
+from fastact import REGISTRY  # noqa: E402
 
 SIM = bool(cuda.config.ENABLE_CUDASIM)
 HAVE_GPU = not SIM and cuda.is_available()
@@ -358,6 +359,10 @@ def test_bad_input_names_function_and_argument():
     _expect(TypeError, n + "_", "x", act.forward_, cuda.to_device(np.arange(6)))
     for rows in ROWWISE_ACTS:
         _expect(AxisError, rows.name, "axis", rows.forward, d, axis=1, out=dout)
+    ragged = [[1.0], [1.0, 2.0]]  # host input goes through the CPU path's conversion
+    _expect(ValueError, n, "x", fwd, ragged, target="cuda")
+    _expect(ValueError, n, "x", fwd, ragged, bias=np.zeros(1), target="cuda")
+    _expect(ValueError, "glu", "x", REGISTRY["glu"].forward, ragged, target="cuda")
 
 
 def test_without_numba_cuda_target_cuda_raises_clearly(monkeypatch):

@@ -66,6 +66,17 @@ def test_errors_are_raised_at_the_call_and_in_place_is_refused():
         fastact.leaky_relu(x, "steep")
     with pytest.raises(TypeError, match="'x' has dtype complex128"):
         fastact.tanh(x + 1j)
+    # Parameters are checked as the blocks' kernels take them: 1e-50 is 0 in float32.
+    with pytest.raises(ValueError, match=r"fastact\.softplus: argument 'beta' must not be 0"):
+        fastact.softplus(x.astype(np.float32), beta=1e-50)
+    assert fastact.softplus(x, beta=1e-50) is not None  # a float64 beta of 1e-50 is fine
+
+
+@pytest.mark.parametrize("act", ROWWISE_ACTS, ids=ids)
+def test_softmax_family_of_a_zero_d_array(act):
+    x = np.float32(3.0)
+    for axis in (0, -1, None):
+        assert_same(act.forward(_dask(x, ()), axis=axis).compute(), act.forward(x, axis=axis))
 
 
 def test_integer_blocks_compute_in_float64():

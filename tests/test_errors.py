@@ -241,3 +241,7 @@ def test_what_numpy_cannot_take_is_named():
     expect(ValueError, "relu_backward", "saved", fastact.relu_backward, x, ragged)
     expect(ValueError, "softmax", "where", fastact.softmax, np.ones((2, 2)), where=ragged)
     expect(OverflowError, "leaky_relu", "negative_slope", fastact.leaky_relu, x, 10**400)
+    torch = pytest.importorskip("torch")
+    t = torch.ones(3, requires_grad=True)
+    expect(TypeError, "sigmoid", "x", fastact.sigmoid, t)
+    expect(TypeError, "glu", "x", fastact.glu, torch.ones(4, requires_grad=True))

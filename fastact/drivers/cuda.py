@@ -272,7 +272,7 @@ def _run_host(call, arrays, variant, params, axis, out, where=None):
     """target='cuda' with host input: copy to the device, compute, copy back."""
     if call.inplace:
         v.check_in_place(call, arrays[0])
-    arrays = [np.asarray(a) for a in arrays]
+    arrays = v.as_arrays(call, arrays)
     result, compute, axis = _validate(call, arrays, axis, None)
     shape = arrays[0].shape
     where = v.where(call, where, shape)
@@ -303,7 +303,7 @@ def run_channel(call, arrays, params, name, value, out):
     if placed is None:  # host arrays: copy over, compute, copy back
         if call.inplace:
             v.check_in_place(call, arrays[0])
-        arrays = [np.asarray(a) for a in arrays]
+        arrays = v.as_arrays(call, arrays)
         result, compute, _ = _validate(call, arrays, None, None)
         shape = tuple(arrays[0].shape)
         shape3 = v.channel_param(call, name, value, shape)
@@ -535,7 +535,7 @@ def _run_halves(call, arrays, variant, params, axis, out):
         where = "a host array" if _kind(out) == "host" else "on the GPU"
         raise call.error(TypeError, "out", f"is {where} but '{names[0]}' is not")
     host = not on_gpu
-    views = [np.asarray(a) for a in arrays] if host else [_view(a) for a in arrays]
+    views = v.as_arrays(call, arrays) if host else [_view(a) for a in arrays]
     dest_view = None
     if out is not None:
         if host:
