@@ -27,7 +27,7 @@ import numpy as np
 from . import bench_baselines as bb
 from . import bench_training
 from .codegen import vector_bits
-from .registry import ELEMENTWISE, REGISTRY, ROWWISE
+from .registry import REGISTRY, ROWWISE
 
 SIZES = (1_000, 100_000, 10_000_000)
 ROW_SHAPES = ((100_000, 10), (1_000, 1_000), (10, 1_000_000))
@@ -396,7 +396,7 @@ def main(argv=None) -> int:
 
     names = list(REGISTRY)
     if args.only:
-        names = [n for arg in args.only for n in arg.replace(",", " ").split()]
+        names = list(dict.fromkeys(n for arg in args.only for n in arg.replace(",", " ").split()))
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
             parser.error(f"unknown function(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
@@ -411,7 +411,7 @@ def main(argv=None) -> int:
 
     import numba
 
-    threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    threads = numba.config.NUMBA_NUM_THREADS if args.threads is None else args.threads
     if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
         parser.error(f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}")
     numba.set_num_threads(threads)
@@ -432,7 +432,12 @@ def main(argv=None) -> int:
     if args.training_loop:
         hidden = bench_training.HIDDEN
         if args.only:
-            hidden = [n for n in names if REGISTRY[n].kind == ELEMENTWISE]
+            hidden = [n for n in names if bench_training.can_be_hidden(REGISTRY[n])]
+            if not hidden:
+                parser.error(
+                    "--training-loop takes elementwise functions without required "
+                    f"parameters; got {', '.join(names)}"
+                )
         rounds = 3 if args.quick else 7
         progress = Progress(len(hidden) * rounds)
         training = bench_training.compare(hidden, rounds, progress)

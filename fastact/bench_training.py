@@ -14,13 +14,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import bench_baselines as bb
-from .registry import REGISTRY
+from .registry import ELEMENTWISE, REGISTRY
 
 BATCH = 500
 LAYERS = (784, 1024, 1024, 10)
 STEPS = 10  # batches per epoch: an epoch is long enough to time, short enough to repeat
 HIDDEN = ("relu", "sigmoid", "tanh")
 IMPLEMENTATIONS = ("numpy", "fastact")
+
+
+def can_be_hidden(act) -> bool:
+    """Whether ``act`` can be the MLP's hidden activation: elementwise, no array parameter."""
+    return act.kind == ELEMENTWISE and act.array_param is None
 
 
 class MLP:
@@ -34,6 +39,9 @@ class MLP:
         steps = STEPS if steps is None else steps
         f32 = np.float32
         self.act = REGISTRY[hidden]
+        if not can_be_hidden(self.act):
+            raise ValueError(f"{hidden} cannot be a hidden layer's activation here")
+        self.params = bb.params(self.act)  # the report's values (threshold's, leaky_relu's)
         self.impl = impl
         self.x = rng.standard_normal((steps, BATCH, LAYERS[0]), dtype=f32)
         labels = rng.integers(0, LAYERS[-1], (steps, BATCH))
@@ -50,19 +58,19 @@ class MLP:
     # ------------------------------------------------------------------ activations
     def _forward(self, i, h):
         """(activation, what its backward saves) of the pre-activation ``h``."""
-        act = self.act
+        act, p = self.act, self.params
         if self.impl == "numpy":
-            a = bb.BASELINES[act.name].numpy_forward(h)
+            a = bb.BASELINES[act.name].numpy_forward(h, *p)
         elif act.saves == "output":
-            a = act.forward_(h)
+            a = act.forward_(h, *p)
         else:
-            a = act.forward(h, out=self._outs[i])
+            a = act.forward(h, *p, out=self._outs[i])
         return a, (a if act.saves == "output" else h)
 
     def _backward(self, g, saved):
         if self.impl == "numpy":
-            return bb.BASELINES[self.act.name].numpy_backward(g, saved)
-        return self.act.backward_(g, saved)
+            return bb.BASELINES[self.act.name].numpy_backward(g, saved, *self.params)
+        return self.act.backward_(g, saved, *self.params)
 
     def _softmax(self, z):
         softmax = REGISTRY["softmax"]

@@ -313,8 +313,9 @@ def halves(call, shape, axis_value):
     ``shape``: ``axis`` normalised, the forward result's shape (half the length along
     ``axis``), and the 2-D shape ``(outer, m)`` its kernels see, the input being
     ``(outer, 2, m)``. An odd length along ``axis`` (a 0-d input has length 1) raises."""
-    if axis_value is None:
-        raise call.error(TypeError, "axis", "must be an int (the axis to split in halves)")
+    if not isinstance(axis_value, numbers.Integral) or isinstance(axis_value, bool):
+        got = type(axis_value).__name__
+        raise call.error(TypeError, "axis", f"must be an int (the axis to split), got {got}")
     ax = axis(call, axis_value, len(shape))
     shape = tuple(shape)
     n = shape[ax] if shape else 1

@@ -101,10 +101,12 @@ def _default_jobs() -> int:
 
 
 def _split(value: str, known, what, parser) -> list[str]:
-    items = [v for v in value.replace(" ", ",").split(",") if v]
+    items = list(dict.fromkeys(v for v in value.replace(" ", ",").split(",") if v))
     unknown = [v for v in items if v not in known]
     if unknown:
         parser.error(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
+    if not items:
+        parser.error(f"no {what} given; known: {', '.join(known)}")
     return items
 
 
@@ -144,7 +146,7 @@ def main(argv=None) -> int:
             parser.error("target cuda: no usable GPU, or numba-cuda is not installed")
     else:
         targets = ["cpu", "parallel"] + (["cuda"] if _cuda_usable() else [])
-    jobs = args.jobs or _default_jobs()
+    jobs = _default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         parser.error("--jobs must be at least 1")
 

@@ -7,7 +7,8 @@ from fastact import bench, bench_training
 from fastact.bench_training import MLP
 
 
-@pytest.mark.parametrize("hidden", bench_training.HIDDEN)
+# leaky_relu, threshold: hidden layers with parameters (the report's values)
+@pytest.mark.parametrize("hidden", [*bench_training.HIDDEN, "leaky_relu", "threshold"])
 def test_numpy_and_fastact_activations_train_the_same_model(hidden):
     a, b = MLP(hidden, "numpy", steps=2), MLP(hidden, "fastact", steps=2)
     for _ in range(2):
@@ -22,3 +23,11 @@ def test_the_report_prints_the_training_loop(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "layer)" in out and "Training loop on" in out
     assert "| relu |" in out and "| softmax |" not in out  # only elementwise hidden layers
+
+
+@pytest.mark.parametrize("args", [["--only", "glu,softmax"], ["--threads", "0"]])
+def test_the_report_refuses_what_it_cannot_run(args, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--training-loop", "--quick", *args])
+    err = capsys.readouterr().err
+    assert "--training-loop takes elementwise functions" in err or "--threads" in err

@@ -223,6 +223,8 @@ def test_errors_name_the_argument_and_write_nothing():
     _expect(AxisError, "glu_backward", "axis", fastact.glu_backward, g, x, -3)
     _expect(TypeError, "glu", "axis", fastact.glu, x, None, out=out)
     _expect(TypeError, "glu", "axis", fastact.glu, x, 1.0, out=out)
+    with pytest.raises(TypeError, match="must be an int .*, got float"):  # not "or None"
+        fastact.glu(x, 1.0)
     _expect(ValueError, "glu_backward", "grad", fastact.glu_backward, np.ones((3, 4)), x)
     _expect(ValueError, "glu_backward", "grad", fastact.glu_backward, g.T, x, out=x.copy())
     _expect(ValueError, "glu", "out", fastact.glu, x, out=np.zeros((3, 4)))  # x's shape

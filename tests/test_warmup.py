@@ -77,9 +77,29 @@ def test_drivers_of_one_template_share_their_first_task():
         (["--only", "relu,nosuch"], "unknown function(s) nosuch"),
         (["--dtypes", "float16"], "unknown dtype(s) float16"),
         (["--targets", "gpu"], "unknown target(s) gpu"),
+        (["--dtypes", ","], "no dtype(s) given"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
     ],
 )
 def test_bad_arguments_are_named(args, message, capsys):
     with pytest.raises(SystemExit):
         warmup.main(args)
     assert message in capsys.readouterr().err
+
+
+def test_repeated_names_are_warmed_once(monkeypatch, capsys):
+    tasks = []
+    monkeypatch.setattr(warmup, "compile_task", lambda task, dtypes: tasks.append(task) or (1, 0))
+    assert warmup.main(
+        [
+            "--only",
+            "relu,relu",
+            "--dtypes",
+            "float32,float32",
+            "--targets",
+            "cpu,cpu",
+            "--jobs",
+            "1",
+        ]
+    ) in (0, None)
+    assert len(tasks) == len(warmup.plan(["relu"], ["cpu"])) and len(set(tasks)) == len(tasks)
