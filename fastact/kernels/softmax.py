@@ -529,19 +529,25 @@ def _family(name, sign, log):
         else:
             own64 = np.empty(_SCRATCH)
             lanes = borrowed(own64)
+            # log's exps buffer starts half a page after the row it takes the exps of, in
+            # the addresses' low 12 bits: a load from a page offset that a store just
+            # before it wrote waits for that store (4K aliasing). Placed as they happened
+            # to be, log_softmax's masked rows (read from the stage) took 1.4x its
+            # unmasked ones (8x8x512x512 float32, causal).
+            item = x.itemsize
+            nb = min(n, _ROW_BLOCK) if log and is_single(x) else 0  # float64: TwoSum lanes
+            own = np.empty((nb + 4096 // item) if nb else 0, x.dtype)
+            base = own.ctypes.data
             own_stage = np.empty(0 if where is None else n, x.dtype)
             stage = borrowed(own_stage)
-            if log:
-                own = np.empty(min(n, _ROW_BLOCK), x.dtype)
-                buf = borrowed(own)
-                for r in range(rows):
-                    row_(x[r], out[r], lanes, buf, _mask_row(masks, r), stage)
-                keep_alive(own)
-            else:
-                for r in range(rows):
-                    row_(x[r], out[r], lanes, None, _mask_row(masks, r), stage)
-            keep_alive(own64)
+            for r in range(rows):
+                src = x[r] if where is None else stage
+                off = (src.ctypes.data + 2048 - base) % 4096 // item if nb else 0
+                buf = borrowed(own)[off : off + nb]
+                row_(x[r], out[r], lanes, buf if log else None, _mask_row(masks, r), stage)
+            keep_alive(own)
             keep_alive(own_stage)
+            keep_alive(own64)
 
     @kernel
     def row(x, out):
