@@ -186,10 +186,11 @@ def test_rows_within_ulp_of_mpmath(act, dtype, shape, rng):
 
 
 # Row maxima on both sides of where the CPU's long rows change how they take exp(x - max)
-# (kernels.softmax._row_shift: |max| = 2 * _GAP), and far beyond it.
+# (kernels.softmax._row_shift: |max| = 2 * _GAP), far beyond it, and where max - _GAP
+# rounds to max (a row's ULP there is beyond the gap: 1e10 in float32, 1e20 in float64).
 OFFSETS = {
-    np.float32: (-1e8, -221.0, -219.0, -60.0, 60.0, 219.0, 221.0, 1e8),
-    np.float64: (-1e17, -1601.0, -1599.0, -600.0, 600.0, 1599.0, 1601.0, 1e17),
+    np.float32: (-1e10, -1e8, -221.0, -219.0, -60.0, 60.0, 219.0, 221.0, 1e8, 1e10),
+    np.float64: (-1e20, -1e17, -1601.0, -1599.0, -600.0, 600.0, 1599.0, 1601.0, 1e17, 1e20),
 }
 
 

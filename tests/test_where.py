@@ -132,3 +132,21 @@ def test_masked_row_is_the_row_of_its_kept_elements(act, data):
     if mask.any():
         want = act.forward(x[mask])
         np.testing.assert_allclose(y[mask], want, rtol=4 * np.finfo(dtype).eps, atol=1e-30)
+
+
+@pytest.mark.parametrize("act", MASKED, ids=ids)
+@pytest.mark.parametrize("dtype", FLOATS, ids=["f32", "f64"])
+def test_masked_rows_padded_with_huge_values(act, dtype):
+    # Padding filled with -1e10 (masked_fill's habit) behind a mask: a long row whose max is
+    # huge, where max - gap rounds to max. The masked elements still come out as masked.
+    sign = act.row_family[0]
+    x = np.full((3, 60), -sign * 1e10 if dtype == np.float32 else -sign * 1e20, dtype)
+    x[1, 7] = sign * 3.0
+    w = np.arange(60) < 25
+    y = act.forward(x, where=w)
+    assert_same(y[:, 25:], np.full((3, 35), _fill(act), dtype))
+    want = np.where(w, 1 / 25, 0.0)
+    for r in (0, 2):  # equal unmasked elements: equal shares
+        _close(np.exp(y[r]) if act.row_family[1] else y[r], want, dtype, act.name)
+    one_hot = np.where(np.arange(60) == 7, 1.0, 0.0)
+    _close(np.exp(y[1]) if act.row_family[1] else y[1], one_hot, dtype, act.name)

@@ -50,11 +50,11 @@ _GAP = (110.0, 800.0)
 
 @kernel
 def _row_shift(m, lanes):
-    """(m, c, k, lo): how the CPU's rows take exp(t - m), as exp(t - c) 2**-k with t clamped
-    to lo = m - gap (where the result is 0 anyway) and t - c exact, so that no TwoSum is
-    needed: c = m where |m| >= 2 gap (t and m within a factor of 2: Sterbenz), else c = 0
-    and k = m / ln 2 rounded (exp's own scaling takes the 2**-k: elementary.exp_pow2).
-    GPU code (``lanes`` None) uses m alone (see _exp_row)."""
+    """(m, c, k, lo): how the CPU's rows take exp(t - m), as exp(d) 2**-k with d = t - c,
+    clamped to lo (where the result is 0 anyway), so that no TwoSum is needed: c = m where
+    |m| >= 2 gap (d is then exact down to -gap, t and m within a factor of 2: Sterbenz;
+    lo = -gap), else c = 0, lo = m - gap and k = m / ln 2 rounded (exp's own scaling takes
+    the 2**-k: elementary.exp_pow2). GPU code (``lanes`` None) uses m alone (see _exp_row)."""
     inline_here()
     T = type(m)
     if lanes is None:
@@ -63,7 +63,9 @@ def _row_shift(m, lanes):
     far = not (abs(m) < T(2) * gap)  # inf and NaN too: their rows are NaN
     c = m if far else T(0)
     k = T(0) if far else T(np.floor(m * T(1.4426950408889634) + T(0.5)))
-    return m, c, k, m - gap
+    # The clamp is on d, not t: far out (|m| >= 2**31 in float32) m - gap rounds to m, and
+    # every t clamped there took exp(0) = 1 (a row of 1e10 and zeros came out uniform).
+    return m, c, k, -gap if far else m - gap
 
 
 @kernel
@@ -75,8 +77,9 @@ def _exp_row(t, shift, lanes):
     if lanes is None:
         return _exp_diff(t, shift[0])
     m, c, k, lo = shift
-    t = t if not (t < lo) else lo  # NaN passes
-    return em.exp_pow2(t - c, k)
+    d = t - c
+    d = d if not (d < lo) else lo  # NaN passes; -inf - c is -inf
+    return em.exp_pow2(d, k)
 
 
 @kernel
