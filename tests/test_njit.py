@@ -31,16 +31,39 @@ def _loop2(f):
 VARIANTS = [(a, v) for a in ELEMENTWISE_ACTS for v in a.variants]
 
 
+# Those with numeric parameters: a user passes Python numbers (float64 to Numba), which
+# must not turn a float32 kernel into a float64 one.
+WITH_NUMBERS = [(a, v) for a, v in VARIANTS if any(p.kind == "numeric" for p in a.params)]
+
+
+def _vid(cases):
+    return [a.name + (f"-{v}" if v else "") for a, v in cases]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize(
-    "act, variant", VARIANTS, ids=[a.name + (f"-{v}" if v else "") for a, v in VARIANTS]
-)
+@pytest.mark.parametrize("act, variant", VARIANTS, ids=_vid(VARIANTS))
 def test_scalar_kernels_inside_njit(act, variant, dtype, rng):
+    _compare(act, variant, dtype, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act, variant", WITH_NUMBERS, ids=_vid(WITH_NUMBERS))
+def test_python_numbers_as_parameters(act, variant, dtype, rng):
+    _compare(act, variant, dtype, lambda v: int(v) if v == int(v) else float(v), rng)
+
+
+def _compare(act, variant, dtype, as_given, rng):
+    """The kernels in a user's loops, parameters converted by ``as_given``, against the
+    public functions: the same bits, and float32 stays float32."""
     x = (rng.standard_normal(257) * 4).astype(dtype)
     values = [
         variant if p.is_choice else v for p, v in zip(act.params, param_values(act), strict=True)
     ]
-    params = tuple(dtype(v) for p, v in zip(act.params, values, strict=True) if not p.is_choice)
+    params = tuple(as_given(v) for p, v in zip(act.params, values, strict=True) if not p.is_choice)
+    f = act.kernel("forward", variant)
+    scalar = numba.njit(lambda v: f(v, *params))
+    scalar(x[0])
+    assert scalar.nopython_signatures[0].return_type == numba.from_dtype(np.dtype(dtype))
     out = np.empty_like(x)
     _loop(act.kernel("forward", variant))(x, out, params)
     assert_same(out, act.forward(x, *values))

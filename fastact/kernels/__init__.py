@@ -17,7 +17,9 @@ contiguous ``out`` row (and, for the CPU, optional kernels over blocks of rows, 
 vectorize across short rows). All kernels are public: call them inside your own ``@njit``
 code (``from fastact.kernels import sigmoid``). They compute float32 in float32 and
 float64 in float64: constants are built with ``T = type(x)``, because a float64
-constant would silently promote a float32 loop and halve its SIMD width.
+constant would silently promote a float32 loop and halve its SIMD width, and numeric
+parameters are converted to ``T`` first (a user's ``leaky_relu(x, 0.01)`` passes a
+float64; the drivers pass them in x's dtype already).
 
 Every kernel starts with ``inline_here()``: kernels must be inlined into the drivers'
 loops for those to vectorize, and LLVM's inliner declines the larger ones (float64 tanh

@@ -167,6 +167,7 @@ def softplus(x, beta, threshold):
     """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (as PyTorch)."""
     inline_here()
     T = type(x)
+    beta, threshold = T(beta), T(threshold)
     tail = x * beta < T(_TAIL)  # log1p(e) = e there (see _TAIL); beta < 1 scales it up
     z, r, e = _scaled(x, beta, T(_SHIFT) if tail else T(-0.0))
     c = _log1p_unit(e)
@@ -183,6 +184,7 @@ def softplus(x, beta, threshold):
 def softplus_backward(grad, x, beta, threshold):
     inline_here()
     T = type(x)
+    beta, threshold = T(beta), T(threshold)
     z, _, e = _scaled(x, beta, T(-0.0))
     return grad if z > threshold else grad * _logistic(e, z < T(0))
 
@@ -440,6 +442,7 @@ def elu(x, alpha):
     """x for x > 0, else alpha * (exp(x) - 1)."""
     inline_here()
     T = type(x)
+    alpha = T(alpha)
     return _elu(x, x, T(1), alpha)
 
 
@@ -447,6 +450,7 @@ def elu(x, alpha):
 def elu_backward(grad, x, alpha):
     inline_here()
     T = type(x)
+    alpha = T(alpha)
     return _elu_backward(grad, x, x, T(1), alpha)
 
 
@@ -502,6 +506,7 @@ def celu(x, alpha):
     """x for x > 0, else alpha * (exp(x / alpha) - 1)."""
     inline_here()
     T = type(x)
+    alpha = T(alpha)
     return _elu(x, _over(x, alpha)[0], T(1), alpha)
 
 
@@ -509,6 +514,7 @@ def celu(x, alpha):
 def celu_backward(grad, x, alpha):
     inline_here()
     T = type(x)
+    alpha = T(alpha)
     if x <= T(0):  # _elu_backward, with z corrected (the exp only here: see gate's GPU form)
         z, z_lo = _over(x, alpha)
         e = em.exp(z)

@@ -133,6 +133,8 @@ register(
 def hardtanh(x, min_val, max_val):
     """x clamped to [min_val, max_val]; NaN and -0.0 kept."""
     inline_here()
+    T = type(x)
+    min_val, max_val = T(min_val), T(max_val)
     y = max_val if x > max_val else x
     return min_val if x < min_val else y
 
@@ -141,6 +143,7 @@ def hardtanh(x, min_val, max_val):
 def hardtanh_backward(grad, x, min_val, max_val):
     inline_here()
     T = type(x)
+    min_val, max_val = T(min_val), T(max_val)
     # 0 at both bounds and for NaN x (ATen's hardtanh_backward).
     return unfolded(grad) if (x > min_val and x < max_val) else T(0)  # codegen.unfolded
 

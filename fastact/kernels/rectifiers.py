@@ -56,6 +56,7 @@ def leaky_relu(x, negative_slope):
     """x for x > 0, else negative_slope * x."""
     inline_here()
     T = type(x)
+    negative_slope = T(negative_slope)
     return x if x > T(0) else x * negative_slope
 
 
@@ -63,6 +64,7 @@ def leaky_relu(x, negative_slope):
 def leaky_relu_backward(grad, x, negative_slope):
     inline_here()
     T = type(x)
+    negative_slope = T(negative_slope)
     return grad if x > T(0) else grad * negative_slope
 
 
@@ -87,12 +89,16 @@ register(
 def threshold(x, threshold, value):
     """x where x > threshold, else value; NaN kept."""
     inline_here()
+    T = type(x)
+    threshold, value = T(threshold), T(value)
     return value if x <= threshold else x
 
 
 @kernel
 def threshold_backward(grad, x, threshold, value):
     inline_here()
+    T = type(x)
+    threshold, value = T(threshold), T(value)
     # ATen's threshold_backward: 0 where x <= threshold; NaN x passes grad through.
     T = type(x)
     return T(0) if x <= threshold else unfolded(grad)
@@ -120,12 +126,15 @@ def prelu(x, weight):
     """x for x > 0, else weight * x, ``weight`` being x's channel's value."""
     inline_here()
     T = type(x)
+    weight = T(weight)
     return x if x > T(0) else weight * x
 
 
 @kernel
 def prelu_backward(grad, x, weight):
     inline_here()
+    T = type(x)
+    weight = T(weight)
     # ATen's _prelu_kernel_backward: grad where x > 0, else weight * grad (also at x == 0).
     T = type(x)
     return grad if x > T(0) else weight * grad
@@ -136,6 +145,7 @@ def prelu_weight_grad(grad, x, weight, grad_input):
     """One element's share of the gradient with respect to its channel's weight."""
     inline_here()
     T = type(x)
+    weight = T(weight)
     return T(0) if x > T(0) else x * grad
 
 

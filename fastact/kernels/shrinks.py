@@ -24,6 +24,7 @@ def hardshrink(x, lambd):
     """x where |x| > lambd, else 0."""
     inline_here()
     T = type(x)
+    lambd = T(lambd)
     return T(0) if (x >= -lambd and x <= lambd) else x
 
 
@@ -32,6 +33,7 @@ def shrink_backward(grad, x, lambd):
     """The gradient of both shrinks: grad where |x| > lambd, else 0."""
     inline_here()
     T = type(x)
+    lambd = T(lambd)
     return unfolded(grad) if _outside(x, lambd) else T(0)  # see codegen.unfolded
 
 
@@ -43,6 +45,7 @@ def softshrink(x, lambd):
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
     inline_here()
     T = type(x)
+    lambd = T(lambd)
     y = x - lambd if x > lambd else x + lambd
     return T(0) if (x >= -lambd and x <= lambd) else y
 
