@@ -229,14 +229,18 @@ def _family(name, sign, log):
     """
 
     @kernel
-    def core(x, out, lanes, buf, sg, masked):
-        """row_'s work on the row sg * x; ``masked``: x holds -inf at masked elements."""
+    def core(x, out, lanes, buf, sg, staged_max):
+        """row_'s work on the row sg * x; ``staged_max``: None, or the max of x, a stage
+        that holds -inf at masked elements."""
         inline_here()
         T = x.dtype.type
         n = x.size
         if n == 0:
             return
-        m = _masked_max(_row_max(x, sg), masked)
+        if staged_max is None:
+            m = _row_max(x, sg)
+        else:
+            m = _masked_max(staged_max, True)
         sh = _row_shift(m, lanes)
         # The max's exp (1 but for the common factor): the 1s log_softmax counts apart.
         top = _exp_row(m, sh, lanes)
@@ -410,15 +414,25 @@ def _family(name, sign, log):
         inline_here()  # into the drivers' loop over rows: no call per row
         T = x.dtype.type
         if mask is None:
-            core(x, out, lanes, buf, T(sign), False)
+            core(x, out, lanes, buf, T(sign), None)
             return
-        # A select inside the max reduction stops LLVM from vectorizing it (13x slower), so
-        # the masked row is staged first. Not in out: its first write there would then be
-        # this memory-bound loop's, which cost 20-30% more than the exps' (staged in out,
-        # 8x8x512x512 float32 causal: 8.9 ms against 6.9 ms unmasked).
+        # The masked row is staged first (a select inside the max reduction over x stopped
+        # LLVM from vectorizing it, 13x slower), its max taken in the same loop (8x8x512x512
+        # float32, causal: softmax's mask cost 1.13-1.19x -> 1.0x the unmasked call). Not
+        # in out: its first write there would then be this memory-bound loop's, which cost
+        # 20-30% more than the exps'. log_softmax keeps its max apart: with it, its masked
+        # rows took 1.6x (12.4 ms against 8 ms; not understood, measured 2026-12-03).
+        if log:
+            for i in range(stage.size):
+                stage[i] = _t(x, i, T(sign), mask)
+            core(stage, out, lanes, buf, T(1), _row_max(stage, T(1)))
+            return
+        m = T(-np.inf)
         for i in range(stage.size):
-            stage[i] = _t(x, i, T(sign), mask)
-        core(stage, out, lanes, buf, T(1), True)
+            v = _t(x, i, T(sign), mask)
+            stage[i] = v
+            m = em.max_unordered(m, v)
+        core(stage, out, lanes, buf, T(1), m)
 
     @kernel
     def tile(x, out, base, n, buf, m, s, c, ones, mask, midx):
