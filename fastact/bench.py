@@ -385,7 +385,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of speed-ups (needs matplotlib)")
-    p.add_argument("--sizes", help=argparse.SUPPRESS)  # e.g. "100,1000": tests
+    p.add_argument(
+        "--sizes",
+        metavar="N[,N]",
+        help="elementwise sizes instead of the default ones (the softmax family: rows of "
+        "up to 100 elements, N/100 of them)",
+    )
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     return p
 
@@ -435,7 +440,7 @@ def main(argv=None) -> int:
             hidden = [n for n in names if bench_training.can_be_hidden(REGISTRY[n])]
             if not hidden:
                 parser.error(
-                    "--training-loop takes elementwise functions without required "
+                    "--training-loop takes elementwise functions without array "
                     f"parameters; got {', '.join(names)}"
                 )
         rounds = 3 if args.quick else 7

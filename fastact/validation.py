@@ -11,6 +11,7 @@ import math
 import numbers
 
 import numpy as np
+from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 
 from .registry import BIAS, REQUIRED, ROWWISE, Activation
@@ -216,6 +217,11 @@ def axis(call, axis, ndim):
     if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise call.error(TypeError, "axis", f"must be an int or None, got {type(axis).__name__}")
     # A 0-d array has one element along axis 0 or -1, as in PyTorch.
+    if ndim == 0 and int(axis) not in (0, -1):
+        raise AxisError(
+            f"fastact.{call.name}: argument 'axis': axis {axis} is out of bounds for a 0-d "
+            "array (it takes 0, -1 or None)"
+        )
     return normalize_axis_index(int(axis), max(ndim, 1), f"fastact.{call.name}: argument 'axis'")
 
 

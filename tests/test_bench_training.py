@@ -30,4 +30,4 @@ def test_the_report_refuses_what_it_cannot_run(args, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--training-loop", "--quick", *args])
     err = capsys.readouterr().err
-    assert "--training-loop takes elementwise functions" in err or "--threads" in err
+    assert "--training-loop takes elementwise functions without array" in err or "--threads" in err

@@ -120,6 +120,8 @@ def test_bad_axis(act):
     expect(TypeError, act.name, "axis", act.forward, x, axis=1.0, out=out)
     expect(TypeError, act.name, "axis", act.forward, x, axis=(0, 1), out=out)
     expect(AxisError, act.name, "axis", act.forward, np.array(1.0), axis=1)
+    with pytest.raises(AxisError, match="for a 0-d array"):
+        act.forward(np.array(1.0), axis=1)
 
 
 def test_parameter_check_hook_raises_value_error():
