@@ -144,7 +144,8 @@ def hardtanh_backward(grad, x, min_val, max_val):
     inline_here()
     T = type(x)
     min_val, max_val = T(min_val), T(max_val)
-    # 0 at both bounds and for NaN x (ATen's hardtanh_backward).
+    # 0 at both bounds and for NaN x (ATen's hardtanh_backward in its vector loop; its
+    # scalar loop for a tensor's last elements passes grad at NaN).
     return unfolded(grad) if (x > min_val and x < max_val) else T(0)  # codegen.unfolded
 
 

@@ -100,7 +100,6 @@ def threshold_backward(grad, x, threshold, value):
     T = type(x)
     threshold, value = T(threshold), T(value)
     # ATen's threshold_backward: 0 where x <= threshold; NaN x passes grad through.
-    T = type(x)
     return T(0) if x <= threshold else unfolded(grad)
 
 
@@ -136,7 +135,6 @@ def prelu_backward(grad, x, weight):
     T = type(x)
     weight = T(weight)
     # ATen's _prelu_kernel_backward: grad where x > 0, else weight * grad (also at x == 0).
-    T = type(x)
     return grad if x > T(0) else weight * grad
 
 
@@ -145,7 +143,6 @@ def prelu_weight_grad(grad, x, weight, grad_input):
     """One element's share of the gradient with respect to its channel's weight."""
     inline_here()
     T = type(x)
-    weight = T(weight)
     return T(0) if x > T(0) else x * grad
 
 

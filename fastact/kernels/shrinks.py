@@ -14,7 +14,8 @@ __all__ = ["hardshrink", "hardshrink_backward", "softshrink", "softshrink_backwa
 
 @kernel
 def _outside(x, lambd):
-    """|x| > lambd; False for NaN (ATen's backward ops then give 0)."""
+    """|x| > lambd; False for NaN (ATen's backward ops then give 0 in their vector loops;
+    their scalar loops for a tensor's last elements pass grad)."""
     inline_here()
     return x < -lambd or x > lambd
 
