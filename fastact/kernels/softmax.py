@@ -287,6 +287,9 @@ def _family(name, sign, log):
                 for k in range(L):
                     ones += lo[k]
             elif same_data(x, out):  # in place: one array in the loop (codegen.same_data)
+                # Written out twice on purpose: a helper shared with the loop below takes
+                # out's slices as both x and out, views LLVM cannot prove equal, and the
+                # in-place loop then ran scalar (softmax_ 1000x1000: 4.9 ms against 1.4 ms).
                 for i in range(0, n8, 2 * L):
                     oi, oj = out[i : i + L], out[i + L : i + 2 * L]
                     for k in range(L):
