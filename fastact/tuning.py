@@ -1,56 +1,48 @@
 """Sizes above which ``target=None`` runs a function on all Numba threads.
 
-Measured with ``tools/tune_thresholds.py`` (2 cores, AVX-512, tbb layer, 2026-11-22):
-the smallest power of two from which all threads beat one thread by 10% or more, forward
-and backward, at that size and every larger one. The vectorized kernels do little work
-per element, so a parallel region pays off only from ~1e5 elements. Change an entry to
-retune a function; ``DEFAULT`` serves functions without an entry.
+Measured with ``tools/tune_thresholds.py`` (2 cores, AMD EPYC Zen 4, AVX-512, tbb layer,
+2026-12-03, two runs): the smallest power of two from which all threads beat one thread by
+10% or more, forward and backward, at that size and every larger one, the later of the two
+runs' crossovers. At 2**22 the memory-bound functions sometimes miss the 10% (both modes at
+the two cores' shared bandwidth): that size does not count against them. Above its
+threshold a call still runs on one thread when its recent calls measured that faster
+(``threads.Measured``), so a threshold a little low costs little. Change an entry to retune
+a function; ``DEFAULT`` serves functions without an entry.
 """
 
 DEFAULT = 262_144
 
 PARALLEL_THRESHOLD: dict[str, int] = {
-    "sigmoid": 131_072,
-    "tanh": 131_072,
+    "sigmoid": 262_144,
+    "tanh": 262_144,
     "relu": 262_144,
-    "leaky_relu": 262_144,
-    # The exponential family: as sigmoid and tanh, whose cost per element theirs matches or
-    # exceeds. tools/tune_thresholds.py could not measure them (2026-12-02: load average 10
-    # on 2 cores, every parallel region stalled ~12 ms); retune on a quiet machine.
-    "softplus": 131_072,
-    "logsigmoid": 131_072,
-    "mish": 131_072,
-    "elu": 131_072,
-    "selu": 131_072,
-    "celu": 131_072,
-    "softmax": 131_072,
-    # Piecewise-linear, memory-bound like relu. 2026-12-02 (AMD EPYC Zen 4, omp layer, a
-    # loaded machine): all threads first won at 2**17-2**18, as for relu; above 2**20 the
-    # two cores' shared memory bus and the load made the runs noisy.
+    "leaky_relu": 524_288,
+    "silu": 262_144,
+    "tanhshrink": 262_144,
+    "softsign": 524_288,
+    "gelu": 131_072,
     "threshold": 262_144,
-    "hardsigmoid": 262_144,
+    "prelu": 524_288,
+    "softplus": 262_144,
+    "logsigmoid": 262_144,
+    "mish": 65_536,
+    "elu": 131_072,
+    "selu": 524_288,
+    "celu": 262_144,
+    "hardsigmoid": 524_288,
     "hardswish": 262_144,
-    "hardtanh": 262_144,
+    "hardtanh": 524_288,
     "relu6": 262_144,
-    "hardshrink": 262_144,
-    "softshrink": 262_144,
-    # Not measured: tools/tune_thresholds.py found no crossover on a machine loaded 4-5x
-    # over its 2 cores (2026-12-02). Estimated: 3-10x the work per element of sigmoid
-    # (float64 math), so a parallel region pays off sooner; softsign is memory-bound, as relu.
-    "silu": 65_536,
-    "tanhshrink": 65_536,
-    "gelu": 65_536,
-    "softsign": 262_144,
-    # softmax's kernels and threshold: on 2026-12-02 the machine was too loaded to measure
-    # (all threads never beat one, softmax included); retune on a quiet machine.
+    "hardshrink": 524_288,
+    "softshrink": 524_288,
+    "glu": 524_288,
+    # The softmax family: the tool (rows of 64) found crossovers at 2**19-2**21 and none for
+    # log_softmax in one run, where the report at two threads measures all threads 1.5-1.9x
+    # faster at 1e6 elements (rows of 10, 1000, 1e6). Kept at 2**17: above it the measured
+    # choice (threads.Measured) decides per call shape.
+    "softmax": 131_072,
     "log_softmax": 131_072,
     "softmin": 131_072,
-    # Not measured: a sigmoid and a product per output element, so as sigmoid (counted in
-    # input elements).
-    "glu": 131_072,
-    # Not measured: memory-bound like leaky_relu (one more small array read); with bias=,
-    # every elementwise function keeps its own entry.
-    "prelu": 262_144,
 }
 
 
