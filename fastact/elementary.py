@@ -508,10 +508,25 @@ def _logsplit(typingctx, x):
 
 
 def _horner(x, coeffs):
-    """Polynomial with coefficients ``coeffs`` (highest degree first) at x, in x's type."""
+    """Polynomial with coefficients ``coeffs`` (highest degree first) at x, in x's type.
+
+    Horner's scheme; beyond 12 terms (float64: beyond 8) all but the last few are split as
+    H(x) x**8 + L(x) (x**4), in the order the compiled form uses (which fuses into FMAs)."""
     T = type(x)
-    acc = T(coeffs[0])
-    for cf in coeffs[1:]:
+    n = len(coeffs)
+    if n > 12 or (n > 8 and not isinstance(x, np.float32)):
+        m, k = (8, 4) if n > 12 else (4, 3)
+        x2 = x * x
+        xm = x2 * x2 if m == 4 else (x2 * x2) * (x2 * x2)
+        inner = _horner(x, coeffs[: -m - k]) * xm + _horner(x, coeffs[-m - k : -k])
+        return _horner_finish(x, inner, coeffs[-k:])
+    return _horner_finish(x, T(coeffs[0]), coeffs[1:])
+
+
+def _horner_finish(x, acc, coeffs):
+    """Horner's steps from ``acc``: (...(acc x + c0) x + c1 ...) x + c_last."""
+    T = type(x)
+    for cf in coeffs:
         acc = acc * x + T(cf)
     return acc
 
@@ -521,17 +536,54 @@ def _horner_ov(x, coeffs):
     # Unrolled at typing time (one instantiation per tuple length, constant
     # indices): a loop over the tuple would index it at run time, which lowers to a
     # switch that blocks vectorization once LLVM stops fully unrolling (~20 terms).
-    if coeffs.count == 1:
+    #
+    # Long polynomials: Horner's chain of dependent FMAs, not their number, bounds a float64
+    # vector loop over such a kernel (the scheduler holds too few iterations to hide 4 cycles
+    # per term). So all but the last k terms are split in two chains, H(x) x**m + L(x), and
+    # the last k Horner steps damp the extra rounding of that sum (split to the end, it cost
+    # half an ULP: gelu float64 3.0 -> 3.8 ULP). float64 kernels 5-20% faster (Zen 4);
+    # float32 ones, twice the lanes per chain, neither gain nor lose, and keep their bits
+    # below 13 terms.
+    n = coeffs.count
+    if n == 1:
 
         def impl(x, coeffs):
             inline_me()
             return type(x)(coeffs[0])
+
+    elif n > 12 or (n > 8 and x != types.float32):
+        m, k = (8, 4) if n > 12 else (4, 3)
+        a, b = n - m - k, n - k  # constants: Numba slices tuples only at constant bounds
+
+        def impl(x, coeffs):
+            inline_me()
+            x2 = x * x
+            xm = x2 * x2 if m == 4 else (x2 * x2) * (x2 * x2)
+            inner = _horner(x, coeffs[:a]) * xm + _horner(x, coeffs[a:b])
+            return _horner_finish(x, inner, coeffs[b:])
 
     else:
 
         def impl(x, coeffs):
             inline_me()
             return _horner(x, coeffs[:-1]) * x + type(x)(coeffs[-1])
+
+    return impl
+
+
+@overload(_horner_finish, jit_options=_JIT)
+def _horner_finish_ov(x, acc, coeffs):
+    if coeffs.count == 1:
+
+        def impl(x, acc, coeffs):
+            inline_me()
+            return acc * x + type(x)(coeffs[0])
+
+    else:
+
+        def impl(x, acc, coeffs):
+            inline_me()
+            return _horner_finish(x, acc, coeffs[:-1]) * x + type(x)(coeffs[-1])
 
     return impl
 

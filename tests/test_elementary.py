@@ -377,3 +377,34 @@ def test_exp_pow2_scales_without_rounding_its_argument(dtype):
     )
     assert (got[want32 < tiny] != 0).any() and (got == 0).any()  # subnormal results and 0 sampled
     assert err.max() <= 1.0, (err.max(), x[err.argmax()], k[err.argmax()])
+
+
+@pytest.mark.parametrize("terms", [5, 11, 15, 23])
+def test_long_polynomials_split_without_losing_accuracy(terms):
+    # _horner evaluates long float64 polynomials in two chains and ends with plain Horner
+    # steps, so that the split's extra rounding is damped: as accurate as Horner's scheme
+    # (under 0.9 ULP for these decaying coefficients), where a split to the last term gives 1.03.
+    from fastact.elementary import _horner
+
+    coeffs = tuple(float(0.3**k / (k + 1) * (-1) ** k) for k in range(terms - 1, -1, -1))
+
+    @njit
+    def poly(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = _horner(x[i], coeffs)
+        return out
+
+    x = np.random.default_rng(0).uniform(-1.1, 1.1, 3000)
+    got = poly(x)
+    mpmath.mp.prec = 120
+    worst = 0.0
+    for xi, gi in zip(x, got, strict=True):
+        exact = mpmath.mpf(0)
+        for c in coeffs:
+            exact = exact * mpmath.mpf(xi) + mpmath.mpf(c)
+        worst = max(worst, abs(float((mpmath.mpf(gi) - exact) / np.spacing(abs(float(exact))))))
+        assert abs(float(exact - mpmath.mpf(float(_horner(xi, coeffs))))) <= 1.5 * np.spacing(
+            abs(float(exact))
+        )  # the Python form too
+    assert worst <= 0.9, worst
