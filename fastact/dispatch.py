@@ -428,6 +428,12 @@ def _channel(call: Call, arrays, params, bias, out, target):
     # The short path's arrays (as in _fast_path) need none of the general path's checks
     # and copies: at 1e3 elements those were most of the call (prelu 5.5 -> 4 us).
     dest = _plain_destination(arrays, out, call.inplace) if target != "cuda" else None
+    if dest is not None and type(value) is np.ndarray and value.dtype.kind == "f":
+        if value.dtype is not dest.dtype and value.ndim == 1:
+            # A float64 weight with float32 x (np.array([0.25]) is float64): rounded to x's
+            # dtype as the general path would, here (7.2 -> 3.6 us at 1e3 elements); without
+            # np.errstate (1.7 us) where the cast cannot overflow.
+            value = _cast_small(value, dest.dtype)
     plain = dest is not None and _plain_value(value, dest, arrays, out)
     if plain:
         result_dtype = compute = dest.dtype
@@ -504,6 +510,19 @@ def _channel(call: Call, arrays, params, bias, out, target):
     if backward:
         return dest, cast_quietly(total, result_dtype).reshape(value.shape)
     return dest
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _cast_small(value, dtype):
+    """A float array ``value`` as a new array of float32/float64 ``dtype``, as
+    ``cast_quietly`` rounds it."""
+    if value.dtype.itemsize < dtype.itemsize or (
+        dtype is _FLOAT32 and value.size <= 64 and max(map(abs, value.tolist())) <= _FLOAT32_MAX
+    ):
+        return value.astype(dtype)
+    return cast_quietly(value, dtype)
 
 
 def _plain_value(value, dest, arrays, out):

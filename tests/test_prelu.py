@@ -3,6 +3,8 @@
 The weight's gradient is a float64 sum over a partition fixed by the shape (drivers/cpu.py):
 one thread and all threads give the same bits."""
 
+import warnings
+
 import numba
 import numpy as np
 import pytest
@@ -123,8 +125,31 @@ def test_in_place_forms_and_out(rng):
     out = np.empty_like(x)
     assert fastact.prelu(x, w, out=out) is out
     assert_same(out, want)
-    # out is x itself, and a weight of another float dtype (rounded to x's)
-    assert_same(fastact.prelu(x, w.astype(np.float32)), fastact.prelu(x, w.astype(np.float32)))
+
+
+@pytest.mark.parametrize("xdtype", [np.float32, np.float64])
+@pytest.mark.parametrize("wdtype", [np.float16, np.float32, np.float64, np.longdouble])
+def test_a_weight_of_another_float_dtype_is_rounded_to_xs(xdtype, wdtype, rng):
+    # np.array([0.25]) is float64 whatever x is: the weight is rounded to x's dtype, on the
+    # short path of plain arrays as on the general one (a transposed x), quietly where it
+    # overflows float32.
+    x, g, w = _inputs((5, 3, 4), 3, xdtype, rng)
+    w = rng.uniform(-0.5, 1.5, 3).astype(wdtype)
+    if float(np.finfo(wdtype).max) > 1e300:
+        w[1] = 1e300
+    with np.errstate(all="ignore"):
+        wx = w.astype(xdtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same(fastact.prelu(x, w), fastact.prelu(x, wx))
+        xt = np.ascontiguousarray(x.transpose(2, 1, 0)).transpose(2, 1, 0)  # not C-contiguous
+        assert_same(fastact.prelu(xt, w), fastact.prelu(x, wx))
+        gx, gw = fastact.prelu_backward(g, x, w)
+        want_gx, want_gw = fastact.prelu_backward(g, x, wx)
+        assert_same(gx, want_gx)
+        assert gw.dtype == xdtype
+        assert_same(gw, want_gw)
+        assert_same(fastact.gelu(x, bias=w[:1].repeat(4)), fastact.gelu(x, bias=wx[:1].repeat(4)))
 
 
 def test_other_dtypes(rng):
