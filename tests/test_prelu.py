@@ -210,3 +210,23 @@ def test_weight_gradient_does_not_depend_on_the_arrays_addresses(rng):
         for offset in range(1, 4):
             out = np.empty(x.size + offset, dtype)[offset:]
             assert_same(fastact.prelu_backward(g, x, w, out=out)[1], want)
+
+
+@pytest.mark.parametrize("shape, n", [((64, 16), 16), ((4, 16, 33), 16), ((50, 7), 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_into_the_saved_input(shape, n, dtype, rng):
+    # out=x (SPEC §3: out may be x itself) and the in-place form with grad as the saved x:
+    # the weight's gradient reads each x before its gradient overwrites it.
+    x, g, w = _inputs(shape, n, dtype, rng)
+    want_gx, want_gw = fastact.prelu_backward(g, x, w)
+    for target in ("cpu", "parallel"):
+        xc = x.copy()
+        gx, gw = fastact.prelu_backward(g, xc, w, out=xc, target=target)
+        assert gx is xc
+        assert_same(gx, want_gx)
+        assert_same(gw, want_gw)
+        gc = x.copy()
+        want = fastact.prelu_backward(x, x, w, target=target)
+        gx, gw = fastact.prelu_backward_(gc, gc, w, target=target)
+        assert_same(gx, want[0])
+        assert_same(gw, want[1])
