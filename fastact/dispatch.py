@@ -404,7 +404,13 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
 
     args = (*inputs, work, kparams)
     if call.rowwise:
-        args += (None if where is None else mask_rows(where, shape, axis),)
+        if where is not None:
+            rows, midx = mask_rows(where, shape, axis)
+            if not _disjoint(rows, work):  # the mask is a view of the destination's bytes
+                rows = rows.copy()
+            args += ((rows, midx),)
+        else:
+            args += (None,)
     _run(call, variant, args, target, dest.size)
     if scratch is not None:
         layout.write_back(dest, scratch)

@@ -150,3 +150,37 @@ def test_masked_rows_padded_with_huge_values(act, dtype):
         _close(np.exp(y[r]) if act.row_family[1] else y[r], want, dtype, act.name)
     one_hot = np.where(np.arange(60) == 7, 1.0, 0.0)
     _close(np.exp(y[1]) if act.row_family[1] else y[1], one_hot, dtype, act.name)
+
+
+@pytest.mark.parametrize("act", MASKED, ids=ids)
+@pytest.mark.parametrize("target", ["cpu", "parallel"])
+def test_a_mask_in_the_destinations_bytes(act, target, rng):
+    # The mask a bool view of out's (or x's, in place) own memory: read as if before any
+    # write, as NumPy reads overlapping inputs.
+    rows, n = 12, 16
+    x = rng.standard_normal((rows, n))
+    g = rng.standard_normal((rows, n))
+    tril = np.tril(np.ones((rows, n), bool))
+    y = act.forward(x, where=tril)
+
+    def fresh(values):
+        raw = np.zeros(rows * n * 8, np.uint8)
+        dest = raw.view(np.float64).reshape(rows, n)
+        dest[...] = values
+        mask = raw[: rows * n].view(np.bool_).reshape(rows, n)  # dest's first rows' bytes
+        mask[...] = tril
+        return dest, mask
+
+    for form in ("forward", "forward_", "backward", "backward_"):
+        args = (x,) if form.startswith("forward") else (g, y)
+        plain = getattr(act, form.rstrip("_"))
+        if form.endswith("_"):  # in place: the destination is the first argument
+            dest, mask = fresh(args[0])  # the mask's bytes are some of its values now
+            want = plain(dest.copy(), *args[1:], where=mask.copy())
+            got = getattr(act, form)(dest, *args[1:], where=mask, target=target)
+        else:
+            dest, mask = fresh(0.0)
+            want = plain(*args, where=tril)
+            got = getattr(act, form)(*args, where=mask, out=dest, target=target)
+        assert got is dest
+        assert_same(got, want)
