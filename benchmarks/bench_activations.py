@@ -256,6 +256,8 @@ class Cuda:
         from numba import cuda
 
         act = _ACTS[function]
+        if form not in act.form_kinds:
+            raise NotImplementedError(f"{function} has no {form} form")  # glu: no in-place
         n = int(float(size))
         shape = (n // 1000, 1000) if act.kind == ROWWISE else (n,)
         direction = "backward" if form.startswith("backward") else "forward"

@@ -133,6 +133,11 @@ def test_asv_skips_forms_a_function_does_not_have(monkeypatch):
     with pytest.raises(NotImplementedError):
         suite.Small().setup(label, "forward", "float32", 1, "fastact-cpu")  # odd length
     suite.Halves().setup(label, "backward", "float32", 1_000, "fastact-cpu")
+    # The GPU benchmark too (the simulator stands in for a GPU here).
+    monkeypatch.setattr(suite, "_cuda_ready", lambda: True)
+    for form in ("forward_", "backward_"):
+        with pytest.raises(NotImplementedError, match="no .* form"):
+            suite.Cuda().setup(label, form, "float32", "1e3")
 
 
 def test_report_rejects_unknown_function(capsys):
