@@ -37,6 +37,7 @@ from .validation import (
     is_dask,
     kernel_params,
     mask_rows,
+    read_only,
     rounded,
 )
 from .validation import axis as normalize_axis
@@ -407,7 +408,7 @@ def _general(call: Call, arrays, params, axis, out, target, where=None):
         if where is not None:
             rows, midx = mask_rows(where, shape, axis)
             if not _disjoint(rows, work):  # the mask is a view of the destination's bytes
-                rows = rows.copy()
+                rows = read_only(rows.copy())
             args += ((rows, midx),)
         else:
             args += (None,)

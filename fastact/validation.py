@@ -291,13 +291,23 @@ def mask_rows(mask, shape, axis):
     mask = mask.reshape((1,) * (len(shape) - mask.ndim) + tuple(mask.shape))
     if axis is None or not shape:
         rows = np.ascontiguousarray(np.broadcast_to(mask, shape)).reshape(1, -1)
-        return rows, np.zeros(1, np.intp)
+        return read_only(rows), read_only(np.zeros(1, np.intp))
     m = np.moveaxis(mask, axis, -1)
     n = shape[axis]
     rows = np.ascontiguousarray(np.broadcast_to(m, m.shape[:-1] + (n,))).reshape(-1, n)
     index = np.arange(rows.shape[0], dtype=np.intp).reshape(m.shape[:-1])
     outer = tuple(shape[:axis]) + tuple(shape[axis + 1 :])
-    return rows, np.ascontiguousarray(np.broadcast_to(index, outer)).reshape(-1)
+    midx = np.ascontiguousarray(np.broadcast_to(index, outer)).reshape(-1)
+    return read_only(rows), read_only(midx)
+
+
+def read_only(a):
+    """A read-only view of ``a``: whether a broadcast or a copy made a mask's arrays, the
+    kernels get one Numba type (read-only is part of it), so one compiled signature, which
+    the warm-up compiles, serves every mask."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def is_cuda(a) -> bool:

@@ -67,8 +67,18 @@ def compile_task(task, dtypes) -> tuple[int, int]:
         params[act.params.index(act.choice)] = variant
     form = act.forward if direction == "forward" else act.backward
     for dtype in dtypes:
+        inputs = bb.make_inputs(act, direction, dtype, _SHAPE)
         kw = {"bias": np.zeros(_SHAPE[-1], dtype)} if fused else {}
-        form(*bb.make_inputs(act, direction, dtype, _SHAPE), *params, target=target, **kw)
+        form(*inputs, *params, target=target, **kw)
+        # The other signatures of the same drivers: prelu's per-channel weight (bb.params'
+        # single value takes the (outer, C, inner) layout of (N, C, H, W) inputs, a weight
+        # per column of a 2-D input the last-axis one), and masked rows (where=).
+        if act.array_param is not None and not fused:
+            i = act.params.index(act.array_param)
+            per_channel = [*params[:i], np.full(_SHAPE[1], 0.25, dtype), *params[i + 1 :]]
+            form(*inputs, *per_channel, target=target)
+        if act.takes_where:
+            form(*inputs, *params, target=target, where=np.ones(_SHAPE, bool))
     if target == "cuda":
         return 0, 0  # counted on the CPU targets only
     # The plain driver, or the per-channel ones (keyed by layout and bias too) of a
@@ -138,9 +148,12 @@ def main(argv=None) -> int:
     from . import REGISTRY
     from .bench import Progress
 
-    names = _split(args.only, REGISTRY, "function(s)", parser) if args.only else list(REGISTRY)
+    # --only '' (an unset shell variable) is an empty list, not "all": say so.
+    names = (
+        list(REGISTRY) if args.only is None else _split(args.only, REGISTRY, "function(s)", parser)
+    )
     dtypes = _split(args.dtypes, DTYPES, "dtype(s)", parser)
-    if args.targets:
+    if args.targets is not None:
         targets = _split(args.targets, TARGETS, "target(s)", parser)
         if "cuda" in targets and not _cuda_usable():
             parser.error("target cuda: no usable GPU, or numba-cuda is not installed")

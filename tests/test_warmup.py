@@ -47,6 +47,35 @@ def test_after_warmup_a_new_process_compiles_nothing(tmp_path):
     assert "0 compiled, 8 already cached" in again.stdout, again.stdout
 
 
+SIGNATURES = r"""
+import json
+import numpy as np
+import fastact
+from fastact.drivers import cpu
+rng = np.random.default_rng(0)
+for x in (rng.standard_normal((4, 16), np.float32), rng.standard_normal((2, 16, 3, 5), np.float32)):
+    for w in (np.full(1, 0.25, np.float32), np.full(16, 0.25, np.float32)):
+        fastact.prelu_backward(x, x, w, target="cpu")
+        fastact.prelu(x, w, target="cpu")
+    mask = np.tril(np.ones(x.shape[-2:], bool))
+    y = fastact.softmax(x, where=mask, target="cpu")
+    fastact.softmax_backward(x, y, where=mask, target="cpu")
+print(json.dumps({
+    "misses": sum(d.stats.cache_misses.total() for d in cpu._drivers.values()),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_warmup_covers_per_channel_weights_and_masks(tmp_path):
+    # prelu with one weight and with one per channel (2-D and 4-D inputs: both layouts of
+    # its drivers), softmax with where=: a new process loads all of them.
+    args = ["--only", "prelu,softmax", "--dtypes", "float32", "--targets", "cpu", "--jobs", "1"]
+    _python(["-m", "fastact.warmup", *args], tmp_path)
+    first = json.loads(_python(["-c", SIGNATURES], tmp_path).stdout.splitlines()[-1])
+    assert first == {"misses": 0}
+
+
 def test_the_plan_covers_the_registry_and_every_choice():
     tasks = warmup.plan(list(fastact.REGISTRY), ["cpu", "parallel"], bias=True)
     for act in fastact.REGISTRY.values():
@@ -78,6 +107,8 @@ def test_drivers_of_one_template_share_their_first_task():
         (["--dtypes", "float16"], "unknown dtype(s) float16"),
         (["--targets", "gpu"], "unknown target(s) gpu"),
         (["--dtypes", ","], "no dtype(s) given"),
+        (["--only", ""], "no function(s) given"),  # an unset shell variable: not "all"
+        (["--targets", ""], "no target(s) given"),
         (["--jobs", "0"], "--jobs must be at least 1"),
     ],
 )
