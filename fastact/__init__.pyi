@@ -20,6 +20,8 @@ def parallel_threshold(name: str) -> int: ...
 _F = TypeVar("_F", bound=np.floating[Any])
 _Target = Literal["cpu", "parallel", "cuda"] | None
 _Param = NDArray[np.floating[Any]]
+_Real = float | np.floating[Any] | np.integer[Any]  # NumPy scalars too, as at run time
+_Axis = int | np.integer[Any]
 
 # sigmoid
 @overload
@@ -55,10 +57,10 @@ def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, ou
 def sigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def sigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -67,7 +69,10 @@ def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None,
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def sigmoid_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def sigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # tanh
 @overload
@@ -103,10 +108,10 @@ def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: 
 def tanh_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def tanh_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -115,7 +120,10 @@ def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, ta
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def tanh_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanh_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # silu
 @overload
@@ -151,10 +159,10 @@ def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: 
 def silu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def silu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -163,7 +171,10 @@ def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, ta
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def silu_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def silu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # tanhshrink
 @overload
@@ -199,10 +210,10 @@ def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None,
 def tanhshrink_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def tanhshrink_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -211,7 +222,10 @@ def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = No
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def tanhshrink_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def tanhshrink_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # softsign
 @overload
@@ -247,10 +261,10 @@ def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, o
 def softsign_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def softsign_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -259,7 +273,10 @@ def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softsign_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softsign_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # gelu
 @overload
@@ -295,10 +312,10 @@ def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none'
 def gelu_backward(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def gelu_backward(grad: ArrayLike, saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -307,7 +324,10 @@ def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['no
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def gelu_backward_(grad: NDArray[_F], saved: NDArray[_F], approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def gelu_backward_(grad: NDArray[_F], saved: ArrayLike, approximate: Literal['none', 'tanh'] = 'none', *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # relu
 @overload
@@ -343,10 +363,10 @@ def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: 
 def relu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def relu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -355,103 +375,112 @@ def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, ta
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def relu_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # leaky_relu
 @overload
-def leaky_relu(x: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu(x: NDArray[_F], negative_slope: _Real = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def leaky_relu(x: ArrayLike, negative_slope: _Real = 0.01, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def leaky_relu(x: ArrayLike, negative_slope: _Real = 0.01, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def leaky_relu_(x: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu_(x: NDArray[_F], negative_slope: _Real = 0.01, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: float = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: _Real = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: float = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def leaky_relu_backward(grad: NDArray[_F], saved: NDArray[_F], negative_slope: _Real = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def leaky_relu_backward(grad: ArrayLike, saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: float = 0.01, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Leaky ReLU: x if x > 0 else negative_slope * x.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: float = 0.01, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def leaky_relu_backward_(grad: NDArray[_F], saved: NDArray[_F], negative_slope: _Real = 0.01, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def leaky_relu_backward_(grad: NDArray[_F], saved: ArrayLike, negative_slope: _Real = 0.01, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # threshold
 @overload
-def threshold(x: NDArray[_F], threshold: float, value: float, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def threshold(x: NDArray[_F], threshold: _Real, value: _Real, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def threshold(x: ArrayLike, threshold: float, value: float, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def threshold(x: ArrayLike, threshold: _Real, value: _Real, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def threshold(x: ArrayLike, threshold: float, value: float, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def threshold(x: ArrayLike, threshold: _Real, value: _Real, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def threshold_(x: NDArray[_F], threshold: float, value: float, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def threshold_(x: NDArray[_F], threshold: _Real, value: _Real, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: float, value: float, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: _Real, value: _Real, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: _Real, value: _Real, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: _Real, value: _Real, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: float, value: float, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def threshold_backward(grad: NDArray[_F], saved: NDArray[_F], threshold: _Real, value: _Real, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: _Real, value: _Real, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: float, value: float, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def threshold_backward(grad: ArrayLike, saved: ArrayLike, threshold: _Real, value: _Real, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, value: float, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: _Real, value: _Real, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Threshold: x where x > threshold, else value.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: float, value: float, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def threshold_backward_(grad: NDArray[_F], saved: NDArray[_F], threshold: _Real, value: _Real, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def threshold_backward_(grad: NDArray[_F], saved: ArrayLike, threshold: _Real, value: _Real, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # prelu
 @overload
@@ -478,63 +507,70 @@ def prelu_backward(grad: NDArray[_F], saved: NDArray[_F], weight: _Param, *, out
     Backward pass; ``saved`` is the forward's input ``x``. Returns the pair (the gradient, grad_weight)."""
 
 @overload
-def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def prelu_backward(grad: ArrayLike, saved: ArrayLike, weight: _Param, *, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
-def prelu_backward_(grad: NDArray[_F], saved: ArrayLike, weight: _Param, *, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]:
+@overload
+def prelu_backward_(grad: NDArray[_F], saved: NDArray[_F], weight: _Param, *, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]:
     """Parametric ReLU: x if x > 0 else weight[c] * x, c the index along axis 1.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the pair (``grad``, grad_weight)."""
 
+@overload
+def prelu_backward_(grad: NDArray[_F], saved: ArrayLike, weight: _Param, *, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
+
 # softplus
 @overload
-def softplus(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softplus(x: NDArray[_F], beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softplus(x: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softplus(x: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softplus_(x: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def softplus_(x: NDArray[_F], beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softplus_backward(grad: NDArray[_F], saved: NDArray[_F], beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def softplus_backward(grad: ArrayLike, saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """log(1 + exp(beta * x)) / beta; x where beta * x > threshold.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softplus_backward_(grad: NDArray[_F], saved: NDArray[_F], beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softplus_backward_(grad: NDArray[_F], saved: ArrayLike, beta: _Real = 1.0, threshold: _Real = 20.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # logsigmoid
 @overload
@@ -570,10 +606,10 @@ def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None,
 def logsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def logsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -582,7 +618,10 @@ def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = No
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def logsigmoid_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def logsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # mish
 @overload
@@ -618,10 +657,10 @@ def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: 
 def mish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def mish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -630,55 +669,61 @@ def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, ta
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def mish_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def mish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # elu
 @overload
-def elu(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def elu(x: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def elu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def elu(x: ArrayLike, alpha: _Real = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def elu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def elu(x: ArrayLike, alpha: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def elu_(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def elu_(x: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def elu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def elu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def elu_backward_(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def elu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # selu
 @overload
@@ -714,10 +759,10 @@ def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out: 
 def selu_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def selu_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -726,157 +771,163 @@ def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, ta
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def selu_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def selu_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # celu
 @overload
-def celu(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def celu(x: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def celu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def celu(x: ArrayLike, alpha: _Real = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def celu(x: ArrayLike, alpha: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def celu(x: ArrayLike, alpha: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def celu_(x: NDArray[_F], alpha: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def celu_(x: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def celu_backward(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def celu_backward(grad: ArrayLike, saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: _Real = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def celu_backward_(grad: NDArray[_F], saved: NDArray[_F], alpha: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def celu_backward_(grad: NDArray[_F], saved: ArrayLike, alpha: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # softmax
 @overload
-def softmax(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmax(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmax(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmax(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmax_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def softmax_(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmax along ``axis``: exp(x - max) / sum(exp(x - max)).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
 # log_softmax
 @overload
-def log_softmax(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def log_softmax(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def log_softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def log_softmax(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def log_softmax(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def log_softmax(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def log_softmax_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def log_softmax_(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def log_softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def log_softmax_backward(grad: NDArray[_F], saved: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def log_softmax_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def log_softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def log_softmax_backward_(grad: NDArray[_F], saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Log-softmax along ``axis``: x - max - log(sum(exp(x - max))), never log(softmax).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
 
 # softmin
 @overload
-def softmin(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmin(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmin along ``axis``: softmax(-x).
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softmin(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmin(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmin(x: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmin(x: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmin_(x: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def softmin_(x: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmin along ``axis``: softmax(-x).
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softmin_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softmin_backward(grad: NDArray[_F], saved: NDArray[_F], axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Softmin along ``axis``: softmax(-x).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softmin_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softmin_backward_(grad: NDArray[_F], saved: ArrayLike, axis: int | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
+def softmin_backward_(grad: NDArray[_F], saved: ArrayLike, axis: _Axis | None = -1, *, where: ArrayLike | None = None, target: _Target = None) -> NDArray[_F]:
     """Softmin along ``axis``: softmax(-x).
 
     Backward pass; ``saved`` is the forward's output ``y``. Returns ``grad``, overwritten with the gradient."""
@@ -915,10 +966,10 @@ def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None
 def hardsigmoid_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def hardsigmoid_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -927,7 +978,10 @@ def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = N
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardsigmoid_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardsigmoid_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # hardswish
 @overload
@@ -963,10 +1017,10 @@ def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, 
 def hardswish_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def hardswish_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -975,55 +1029,61 @@ def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = Non
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardswish_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardswish_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # hardtanh
 @overload
-def hardtanh(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh(x: NDArray[_F], min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardtanh(x: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardtanh(x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardtanh(x: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardtanh_(x: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh_(x: NDArray[_F], min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardtanh_backward(grad: NDArray[_F], saved: NDArray[_F], min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def hardtanh_backward(grad: ArrayLike, saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard tanh: x clamped to [min_val, max_val].
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardtanh_backward_(grad: NDArray[_F], saved: NDArray[_F], min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardtanh_backward_(grad: NDArray[_F], saved: ArrayLike, min_val: _Real = -1.0, max_val: _Real = 1.0, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # relu6
 @overload
@@ -1059,10 +1119,10 @@ def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: None = None, out:
 def relu6_backward(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def relu6_backward(grad: ArrayLike, saved: ArrayLike, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
 def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
@@ -1071,125 +1131,134 @@ def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: None = None, t
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def relu6_backward_(grad: NDArray[_F], saved: NDArray[_F], *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def relu6_backward_(grad: NDArray[_F], saved: ArrayLike, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # hardshrink
 @overload
-def hardshrink(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink(x: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def hardshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardshrink(x: ArrayLike, lambd: _Real = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardshrink(x: ArrayLike, lambd: _Real = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def hardshrink_(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink_(x: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def hardshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Hard shrink: x where |x| > lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def hardshrink_backward_(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def hardshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # softshrink
 @overload
-def softshrink(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink(x: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def softshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softshrink(x: ArrayLike, lambd: _Real = 0.5, *, bias: _Param | None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softshrink(x: ArrayLike, lambd: float = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softshrink(x: ArrayLike, lambd: _Real = 0.5, *, bias: _Param | None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
-def softshrink_(x: NDArray[_F], lambd: float = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink_(x: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param | None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Forward pass. Returns ``x``, overwritten."""
 
 @overload
-def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softshrink_backward(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, out: NDArray[_F], target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 @overload
-def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def softshrink_backward(grad: ArrayLike, saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, out: None = None, target: _Target = None) -> tuple[NDArray[np.float64], NDArray[np.floating[Any]]]: ...
 
 @overload
-def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
+def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: _Real = 0.5, *, bias: None = None, target: _Target = None) -> NDArray[_F]:
     """Soft shrink: x - lambd above lambd, x + lambd below -lambd, else 0.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns ``grad``, overwritten with the gradient."""
 
 @overload
-def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: float = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+def softshrink_backward_(grad: NDArray[_F], saved: NDArray[_F], lambd: _Real = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[_F]]: ...
+
+@overload
+def softshrink_backward_(grad: NDArray[_F], saved: ArrayLike, lambd: _Real = 0.5, *, bias: _Param, target: _Target = None) -> tuple[NDArray[_F], NDArray[np.floating[Any]]]: ...
 
 # glu
 @overload
-def glu(x: NDArray[_F], axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def glu(x: NDArray[_F], axis: _Axis = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Gated linear unit, a * sigmoid(b) for the halves a, b of x along axis.
 
     Forward pass. Returns a new array, or ``out``."""
 
 @overload
-def glu(x: ArrayLike, axis: int = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def glu(x: ArrayLike, axis: _Axis = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def glu(x: ArrayLike, axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def glu(x: ArrayLike, axis: _Axis = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
 
 @overload
-def glu_backward(grad: NDArray[_F], saved: NDArray[_F], axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
+def glu_backward(grad: NDArray[_F], saved: NDArray[_F], axis: _Axis = -1, *, out: None = None, target: _Target = None) -> NDArray[_F]:
     """Gated linear unit, a * sigmoid(b) for the halves a, b of x along axis.
 
     Backward pass; ``saved`` is the forward's input ``x``. Returns the gradient with respect to the forward's input."""
 
 @overload
-def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: int = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
+def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis = -1, *, out: NDArray[_F], target: _Target = None) -> NDArray[_F]: ...
 
 @overload
-def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: int = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...
+def glu_backward(grad: ArrayLike, saved: ArrayLike, axis: _Axis = -1, *, out: None = None, target: _Target = None) -> NDArray[np.float64]: ...

@@ -1,6 +1,6 @@
 """Type-checked by tests/test_types.py (mypy), never run: what a user's editor sees."""
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,15 @@ mask = np.tril(np.ones((8, 8), bool))
 assert_type(fastact.log_softmax(np.ones((8, 8), np.float32), where=mask), NDArray[np.float32])
 assert_type(fastact.glu(x32, axis=-1), NDArray[np.float32])
 assert_type(fastact.glu_backward(g32[:4], x32), NDArray[np.float32])
+# NumPy scalars as parameters and axis, as at run time.
+assert_type(fastact.leaky_relu(x32, np.float32(0.1)), NDArray[np.float32])
+assert_type(fastact.hardtanh(x32, np.float32(-2), 2), NDArray[np.float32])
+assert_type(fastact.softmax(x32, np.int64(0)), NDArray[np.float32])
+# The parameter's gradient has the inputs' dtype, not out's.
+x64b = np.ones(8)
+gw = fastact.prelu_backward(x64b, x64b, b32[:1], out=x32)[1]
+assert_type(gw, NDArray[np.floating[Any]])
+assert_type(fastact.relu_backward_(g32, x64b, bias=b32)[1], NDArray[np.floating[Any]])
 act: fastact.Activation = fastact.REGISTRY["relu"]
 names: tuple[str, ...] = act.param_names
 n: int = fastact.parallel_threshold("relu")

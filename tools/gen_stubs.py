@@ -40,6 +40,8 @@ def parallel_threshold(name: str) -> int: ...
 _F = TypeVar("_F", bound=np.floating[Any])
 _Target = Literal["cpu", "parallel", "cuda"] | None
 _Param = NDArray[np.floating[Any]]
+_Real = float | np.floating[Any] | np.integer[Any]  # NumPy scalars too, as at run time
+_Axis = int | np.integer[Any]
 """
 
 
@@ -52,13 +54,13 @@ def _params(act) -> list[str]:
             choices = ", ".join(repr(c) for c in p.choices)
             out.append(f"{p.name}: Literal[{choices}] = {p.default!r}")
         elif p.default is REQUIRED:
-            out.append(f"{p.name}: float")
+            out.append(f"{p.name}: _Real")
         else:
-            out.append(f"{p.name}: float = {p.default!r}")
+            out.append(f"{p.name}: _Real = {p.default!r}")
     if act.kind == ROWWISE:
-        out.append("axis: int | None = -1")
+        out.append("axis: _Axis | None = -1")
     elif act.takes_axis:  # split in halves: an axis, never None
-        out.append("axis: int = -1")
+        out.append("axis: _Axis = -1")
     return out
 
 
@@ -102,11 +104,26 @@ def _forms(act) -> list[str]:
             doc = _doc(fn) if i == 0 else ""
             extra = [*_keywords(act), *bias]
 
-            def result(r, pair=pair):
-                return f"tuple[{r}, {r}]" if pair else r
+            # The parameter's gradient takes the inputs' dtype (grad and saved promoted),
+            # not out's: _F only where both inputs are NDArray[_F].
+            def result(r, pair=pair, param="NDArray[np.floating[Any]]"):
+                return f"tuple[{r}, {param}]" if pair else r
 
             if form_name.endswith("_"):  # in place: the array comes back
-                arrays = [f"{names[0]}: NDArray[_F]", *(f"{n}: ArrayLike" for n in names[1:])]
+                first = f"{names[0]}: NDArray[_F]"
+                if pair:  # with its parameter's gradient: _F if saved is _F too
+                    blocks.append(
+                        _def(
+                            form_name,
+                            [first, f"{names[1]}: NDArray[_F]"],
+                            params,
+                            [*extra, target],
+                            result("NDArray[_F]", param="NDArray[_F]"),
+                            doc,
+                        )
+                    )
+                    doc = ""
+                arrays = [first, *(f"{n}: ArrayLike" for n in names[1:])]
                 blocks.append(
                     _def(
                         form_name,
@@ -115,7 +132,7 @@ def _forms(act) -> list[str]:
                         [*extra, target],
                         result("NDArray[_F]"),
                         doc,
-                        len(variants) > 1,
+                        len(variants) > 1 or pair,
                     )
                 )
                 continue
@@ -123,7 +140,9 @@ def _forms(act) -> list[str]:
             loose = [f"{n}: ArrayLike" for n in names]
             none, given = [*extra, "out: None = None", target], [*extra, "out: NDArray[_F]", target]
             blocks += [
-                _def(form_name, typed, params, none, result("NDArray[_F]"), doc),
+                _def(
+                    form_name, typed, params, none, result("NDArray[_F]", param="NDArray[_F]"), doc
+                ),
                 _def(form_name, loose, params, given, result("NDArray[_F]")),
                 _def(form_name, loose, params, none, result("NDArray[np.float64]")),
             ]
