@@ -498,6 +498,14 @@ def _channel(call: Call, arrays, params, bias, out, target):
             continue
         k = np.ascontiguousarray(a, dtype=compute).reshape(view)
         inputs.append(_unshared(k, a, dest, work) if users_dest and scratch is None else k)
+    if backward and scratch is None and users_dest:
+        s = arrays[1]
+        if s is dest or not _disjoint(s, dest):
+            # The saved input is (in) the destination (out=x, prelu_backward_(g, g, w)):
+            # the drivers read it again for the parameter's gradient after storing the input
+            # gradient over it (reading it once before the store made their vector loops
+            # 2.6x slower), so they get a copy.
+            inputs[1] = inputs[1].copy()
     key = (layout, own is None)  # the driver: its layout, and a bias or the record's own
     args = (*inputs, c, work, kparams)
     if _one_thread(call, target, dest.size):

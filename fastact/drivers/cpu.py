@@ -235,23 +235,21 @@ def last_backward(grad, saved, c, out, params):
             # takes the rows in order: the same bits.
             h = _unaligned_head(orow)
             for j in range(h):
-                g, sv = gr[j], sr[j]
-                d = _backward(g, sv, c[j], *params)
-                p[j] += _share(g, sv, c[j], d)
+                d = _backward(gr[j], sr[j], c[j], *params)
+                p[j] += _share(gr[j], sr[j], c[j], d)
                 orow[j] = d
             gr, sr, orow, cr, pr = gr[h:], sr[h:], orow[h:], c[h:], p[h:]
             if in_place:
                 for j in range(orow.size):
-                    g, sv = orow[j], sr[j]
-                    d = _backward(g, sv, cr[j], *params)
+                    g = orow[j]
+                    d = _backward(g, sr[j], cr[j], *params)
                     orow[j] = d
-                    pr[j] += _share(g, sv, cr[j], d)
+                    pr[j] += _share(g, sr[j], cr[j], d)
             else:
                 for j in range(orow.size):
-                    g, sv = gr[j], sr[j]  # before the store: out may be saved (out=x)
-                    d = _backward(g, sv, cr[j], *params)
+                    d = _backward(gr[j], sr[j], cr[j], *params)
                     orow[j] = d
-                    pr[j] += _share(g, sv, cr[j], d)
+                    pr[j] += _share(gr[j], sr[j], cr[j], d)
     total = np.zeros(n, np.float64)
     for b in range(blocks):
         total += partial[b]
@@ -308,9 +306,8 @@ def inner_backward(grad, saved, c, out, params):
         # summed in the order of its elements, so the bits do not depend on the address.
         h = min(_unaligned_head(orow), lanes)
         for i in range(h):
-            g, sv = gr[i], sr[i]
-            d = _backward(g, sv, v, *params)
-            p[i] += _share(g, sv, v, d)
+            d = _backward(gr[i], sr[i], v, *params)
+            p[i] += _share(gr[i], sr[i], v, d)
             orow[i] = d
         rotated = partial_lanes[u]
         for q in range(lanes):
@@ -321,21 +318,19 @@ def inner_backward(grad, saved, c, out, params):
         if in_place:
             for r in range(0, full, lanes):
                 for q in range(lanes):
-                    g, sv = ob[r + q], sb[r + q]
-                    d = _backward(g, sv, v, *params)
+                    g = ob[r + q]
+                    d = _backward(g, sb[r + q], v, *params)
                     ob[r + q] = d
-                    rotated[q] += _share(g, sv, v, d)
+                    rotated[q] += _share(g, sb[r + q], v, d)
         else:
             for r in range(0, full, lanes):
                 for q in range(lanes):
-                    g, sv = gb[r + q], sb[r + q]  # before the store: out may be saved
-                    d = _backward(g, sv, v, *params)
+                    d = _backward(gb[r + q], sb[r + q], v, *params)
                     ob[r + q] = d
-                    rotated[q] += _share(g, sv, v, d)
+                    rotated[q] += _share(gb[r + q], sb[r + q], v, d)
         for i in range(full, m):
-            g, sv = gb[i], sb[i]
-            d = _backward(g, sv, v, *params)
-            rotated[i - full] += _share(g, sv, v, d)
+            d = _backward(gb[i], sb[i], v, *params)
+            rotated[i - full] += _share(gb[i], sb[i], v, d)
             ob[i] = d
         for q in range(lanes):
             p[(h + q) % lanes] = rotated[q]
