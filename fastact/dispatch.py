@@ -534,7 +534,9 @@ def _cast_small(value, dtype):
     """A float array ``value`` as a new array of float32/float64 ``dtype``, as
     ``cast_quietly`` rounds it."""
     if value.dtype.itemsize < dtype.itemsize or (
-        dtype is _FLOAT32 and value.size <= 64 and max(map(abs, value.tolist())) <= _FLOAT32_MAX
+        dtype is _FLOAT32
+        and value.size <= 64
+        and max(map(abs, value.tolist()), default=0.0) <= _FLOAT32_MAX
     ):
         return value.astype(dtype)
     return cast_quietly(value, dtype)

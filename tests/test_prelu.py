@@ -180,6 +180,9 @@ def test_torch_parity(rng):
 BAD = [
     ("weight", lambda x, w: fastact.prelu(x, w[:2]), ValueError),
     ("weight", lambda x, w: fastact.prelu(x, w.reshape(1, 3)), ValueError),
+    # float32 x, a float64 weight: rounded on the short path, checked all the same
+    ("weight", lambda x, w: fastact.prelu(x.astype(np.float32), w[:0]), ValueError),
+    ("weight", lambda x, w: fastact.prelu(x.astype(np.float32), w[:2]), ValueError),
     ("weight", lambda x, w: fastact.prelu(x, w.astype(np.int64)), TypeError),
     ("weight", lambda x, w: fastact.prelu(x, list(w)), TypeError),
     ("weight", lambda x, w: fastact.prelu(x), TypeError),
