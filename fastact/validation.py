@@ -150,7 +150,9 @@ _KERNEL_PARAMS: dict = {}  # (name, dtype, *values) -> (variant, values as dtype
 def kernel_params(call, values, dtype):
     """``params`` with the numbers converted to ``dtype``, memoised by value: one
     np.float32(v) costs 0.25 us. Zeros are not memoised (0.0 and -0.0 are one key)."""
-    key = (call.act.name, dtype, *values)
+    # The values' types are part of the key: 1.0 == True == 1+0j hash alike, and a cached
+    # 1.0 must not let a complex through unchecked.
+    key = (call.act.name, dtype, *values, *map(type, values))
     try:
         return _KERNEL_PARAMS[key]
     except (KeyError, TypeError):  # unhashable: params() reports it

@@ -168,6 +168,12 @@ NONSENSE = {
     "softplus": ({"beta": 0.0}, "beta"),
     "celu": ({"alpha": -0.0}, "alpha"),
     "hardtanh_nan": ({"min_val": np.nan, "max_val": 1.0}, "min_val"),  # PyTorch: all NaN
+    # NaN or inf scale every result into NaN or inf (PyTorch: NaN at some x, limits at others)
+    "softplus_inf": ({"beta": np.inf}, "beta"),
+    "softplus_nan": ({"beta": np.nan}, "beta"),
+    "elu_nan": ({"alpha": np.nan}, "alpha"),
+    "elu_inf": ({"alpha": -np.inf}, "alpha"),
+    "celu_inf": ({"alpha": np.inf}, "alpha"),
 }
 
 
@@ -204,6 +210,7 @@ def test_required_parameters_are_required():
         ("softplus", {"beta": 1e-50}, np.float32),
         ("celu", {"alpha": 1e-39}, np.float32),
         ("softplus", {"beta": 1e-320}, np.float64),
+        ("elu", {"alpha": 1e39}, np.float32),  # inf once rounded
     ],
 )
 def test_parameters_are_checked_as_the_compute_dtype_rounds_them(name, params, dtype):
@@ -247,3 +254,15 @@ def test_what_numpy_cannot_take_is_named():
     t = torch.ones(3, requires_grad=True)
     expect(TypeError, "sigmoid", "x", fastact.sigmoid, t)
     expect(TypeError, "glu", "x", fastact.glu, torch.ones(4, requires_grad=True))
+
+
+def test_a_cached_parameter_value_does_not_let_another_type_through():
+    # The memo of converted parameters is keyed by value: 1.0 == 1+0j == True. A complex (or
+    # a Decimal, not a numbers.Real) must raise even after an equal float was cached.
+    x = np.linspace(-2, 2, 8)
+    fastact.leaky_relu(x, 1.0)
+    fastact.leaky_relu(x, 0.5)
+    with pytest.raises(TypeError, match="leaky_relu.*'negative_slope'"):
+        fastact.leaky_relu(x, 1 + 0j)
+    with pytest.raises(TypeError, match="leaky_relu.*'negative_slope'"):
+        fastact.leaky_relu(x, __import__("decimal").Decimal("0.5"))

@@ -194,11 +194,16 @@ def _softplus_ref(x, beta, threshold):
     return np.where(z > threshold, x, np.logaddexp(0.0, z) / beta)
 
 
-def _nonzero(name):
-    """A parameter check: the first numeric parameter, ``name``, divides x: it must not be
-    0, nor so small that its reciprocal overflows in the compute dtype (a subnormal)."""
+def _finite(name, nonzero=False):
+    """A parameter check of the first numeric parameter, ``name``: finite (NaN or inf scales
+    every result into NaN); with ``nonzero`` (it divides x) not 0, nor so small that its
+    reciprocal overflows in the compute dtype (a subnormal)."""
 
     def check(value, *others, dtype=np.float64):
+        if not math.isfinite(value):
+            return f"argument {name!r} must be finite, got {value}"
+        if not nonzero:
+            return None
         if value == 0:
             return f"argument {name!r} must not be 0"
         if abs(value) < np.finfo(dtype).tiny:
@@ -216,7 +221,7 @@ register(
         backward_kernel=softplus_backward,
         saves="input",
         params=(Param("beta", 1.0), Param("threshold", 20.0)),
-        check=_nonzero("beta"),
+        check=_finite("beta", nonzero=True),
         reference=_softplus_ref,
         reference_backward=lambda g, x, b, t: np.where(x * b > t, g, g * _expit(x * b)),
         summary="log(1 + exp(beta * x)) / beta; x where beta * x > threshold.",
@@ -462,6 +467,7 @@ register(
         backward_kernel=elu_backward,
         saves="input",
         params=(Param("alpha", 1.0),),
+        check=_finite("alpha"),
         reference=lambda x, a: _elu_ref(x, 1.0, a, 1.0),
         reference_backward=lambda g, x, a: _elu_ref_backward(g, x, 1.0, a, 1.0),
         summary="Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1).",
@@ -530,7 +536,7 @@ register(
         backward_kernel=celu_backward,
         saves="input",
         params=(Param("alpha", 1.0),),
-        check=_nonzero("alpha"),
+        check=_finite("alpha", nonzero=True),
         reference=lambda x, a: _elu_ref(x, 1.0, a, a),
         reference_backward=lambda g, x, a: _elu_ref_backward(g, x, 1.0, a, a),
         summary="Continuously differentiable ELU: x if x > 0 else alpha * (exp(x / alpha) - 1).",
