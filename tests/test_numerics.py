@@ -332,3 +332,19 @@ def test_exponential_limits_and_signed_zeros():
     z = np.array([0.0, -0.0])
     assert_same(fastact.elu_backward(np.ones(2), z, 0.5), np.array([0.5, 0.5]))
     assert_same(fastact.celu_backward(np.ones(2), z, 3.0), np.array([1.0, 1.0]))
+
+
+@pytest.mark.parametrize(
+    "dtype, x, alpha", [(np.float64, -1e301, 1e300), (np.float32, -3.2e38, 3e38)]
+)
+def test_celu_with_huge_alpha_below_float32s_range(dtype, x, alpha):
+    # x / alpha is a one-FMA product whose clamp (against -inf * 0) is the dtype's lowest
+    # value: a float32 constant (-3e38) clamped float64 inputs, and float32 ones below it.
+    mpmath.mp.prec = 100
+    xs, a = np.array([x], dtype), dtype(alpha)
+    z = mpmath.mpf(float(xs[0])) / mpmath.mpf(float(a))
+    for got, exact in (
+        (fastact.celu(xs, a)[0], mpmath.mpf(float(a)) * mpmath.expm1(z)),
+        (fastact.celu_backward(np.ones(1, dtype), xs, a)[0], mpmath.exp(z)),
+    ):
+        assert abs(float(got) - float(exact)) <= 4 * np.spacing(abs(dtype(float(exact))))

@@ -108,8 +108,12 @@ def _times(x, s, s_lo):
     """x (s + s_lo), rounded once: a division by a parameter as one FMA per element."""
     inline_here()
     T = type(x)
-    xc = x if not (x < T(-3e38)) else T(-3e38)  # -inf * s_lo would be NaN
+    lowest = T(_for_dtype(x, _LOWEST32, _LOWEST64))
+    xc = x if not (x < lowest) else lowest  # -inf * s_lo would be NaN
     return em.fma(xc, s, xc * s_lo)
+
+
+_LOWEST32, _LOWEST64 = float(np.finfo(np.float32).min), float(np.finfo(np.float64).min)
 
 
 @kernel
@@ -122,7 +126,8 @@ def _over(x, a):
     r, r_lo = _quotient(T(1), T(0), a)
     z = _times(x, r, r_lo)
     z = z if x != T(0) else x * r  # fma(-0.0, r, +0.0) would be +0.0: celu(-0.0) is -0.0
-    xc = x if not (x < T(-3e38)) else T(-3e38)  # as _times
+    lowest = T(_for_dtype(x, _LOWEST32, _LOWEST64))
+    xc = x if not (x < lowest) else lowest  # as _times
     z_lo = em.fma(xc, r, -z) + xc * r_lo
     return z, z_lo if abs(z) < T(math.inf) else T(0)  # inf - inf: NaN
 
