@@ -514,13 +514,24 @@ def _horner(x, coeffs):
     H(x) x**8 + L(x) (x**4), in the order the compiled form uses (which fuses into FMAs)."""
     T = type(x)
     n = len(coeffs)
-    if n > 12 or (n > 8 and not isinstance(x, np.float32)):
-        m, k = (8, 4) if n > 12 else (4, 3)
+    split = _horner_split(n, isinstance(x, np.float32))
+    if split is not None:
+        m, k = split
         x2 = x * x
         xm = x2 * x2 if m == 4 else (x2 * x2) * (x2 * x2)
         inner = _horner(x, coeffs[: -m - k]) * xm + _horner(x, coeffs[-m - k : -k])
         return _horner_finish(x, inner, coeffs[-k:])
     return _horner_finish(x, T(coeffs[0]), coeffs[1:])
+
+
+def _horner_split(n, single):
+    """``(m, k)`` for a polynomial of ``n`` terms: all but its last k split as H(x) x**m +
+    L(x); None: plain Horner (float32 below 13 terms, float64 below 9)."""
+    if n > 12:
+        return 8, 4
+    if n > 8 and not single:
+        return 4, 3
+    return None
 
 
 def _horner_finish(x, acc, coeffs):
@@ -545,14 +556,15 @@ def _horner_ov(x, coeffs):
     # float32 ones, twice the lanes per chain, neither gain nor lose, and keep their bits
     # below 13 terms.
     n = coeffs.count
+    split = _horner_split(n, x == types.float32)
     if n == 1:
 
         def impl(x, coeffs):
             inline_me()
             return type(x)(coeffs[0])
 
-    elif n > 12 or (n > 8 and x != types.float32):
-        m, k = (8, 4) if n > 12 else (4, 3)
+    elif split is not None:
+        m, k = split
         a, b = n - m - k, n - k  # constants: Numba slices tuples only at constant bounds
 
         def impl(x, coeffs):

@@ -107,13 +107,19 @@ def _quotient(n, n_lo, a):
 def _times(x, s, s_lo):
     """x (s + s_lo), rounded once: a division by a parameter as one FMA per element."""
     inline_here()
-    T = type(x)
-    lowest = T(_for_dtype(x, _LOWEST32, _LOWEST64))
-    xc = x if not (x < lowest) else lowest  # -inf * s_lo would be NaN
+    xc = _finite_below(x)  # -inf * s_lo would be NaN
     return em.fma(xc, s, xc * s_lo)
 
 
 _LOWEST32, _LOWEST64 = float(np.finfo(np.float32).min), float(np.finfo(np.float64).min)
+
+
+@kernel
+def _finite_below(x):
+    """x, with -inf as the dtype's lowest finite value (NaN passes)."""
+    inline_here()
+    lowest = type(x)(_for_dtype(x, _LOWEST32, _LOWEST64))
+    return x if not (x < lowest) else lowest
 
 
 @kernel
@@ -126,8 +132,7 @@ def _over(x, a):
     r, r_lo = _quotient(T(1), T(0), a)
     z = _times(x, r, r_lo)
     z = z if x != T(0) else x * r  # fma(-0.0, r, +0.0) would be +0.0: celu(-0.0) is -0.0
-    lowest = T(_for_dtype(x, _LOWEST32, _LOWEST64))
-    xc = x if not (x < lowest) else lowest  # as _times
+    xc = _finite_below(x)  # as _times
     z_lo = em.fma(xc, r, -z) + xc * r_lo
     return z, z_lo if abs(z) < T(math.inf) else T(0)  # inf - inf: NaN
 
